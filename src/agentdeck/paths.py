@@ -1,0 +1,48 @@
+"""Where agentdeck keeps its files: platformdirs locations, relocatable with AGENTDECK_HOME.
+
+Nothing here touches the disk until a caller asks for a folder to be created.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+__all__ = ["config_dir", "config_file", "data_dir", "ensure_private_dir", "runs_dir"]
+
+APP = "agentdeck"
+
+
+def _home() -> Path | None:
+    home = os.environ.get("AGENTDECK_HOME")
+    return Path(home).expanduser() if home else None
+
+
+def config_dir() -> Path:
+    """Folder of ``config.toml``: ``$AGENTDECK_HOME/config`` or the platform config dir."""
+    home = _home()
+    return home / "config" if home else Path(platformdirs.user_config_dir(APP, appauthor=False))
+
+
+def data_dir() -> Path:
+    """Folder of runs and other data: ``$AGENTDECK_HOME/data`` or the platform data dir."""
+    home = _home()
+    return home / "data" if home else Path(platformdirs.user_data_dir(APP, appauthor=False))
+
+
+def config_file() -> Path:
+    """The settings file."""
+    return config_dir() / "config.toml"
+
+
+def runs_dir() -> Path:
+    """Folder holding one sub-folder per run."""
+    return data_dir() / "runs"
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) owner-only (0700) if missing; return it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
