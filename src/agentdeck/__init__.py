@@ -44,9 +44,13 @@ _EXPORTS = {
     "Debate": "systems",
     "MultiCallSystem": "systems",
     # disk and settings
+    "Profile": "profiles",
+    "RunInfo": "runinfo",
     "RunStore": "store",
     "Settings": "config",
     "load_settings": "config",
+    "new_run_id": "store",
+    "save_settings": "config",
     # simulator
     "SimConfig": "sim",
     "SimServer": "sim",

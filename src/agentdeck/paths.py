@@ -1,6 +1,6 @@
 """Where agentdeck keeps its files: platformdirs locations, relocatable with AGENTDECK_HOME.
 
-Nothing here touches the disk until a caller asks for a folder to be created.
+Nothing here touches the disk: ``fsutil.private_dir`` creates folders when they are needed.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["config_dir", "config_file", "data_dir", "ensure_private_dir", "runs_dir"]
+__all__ = ["config_dir", "config_file", "data_dir", "runs_dir"]
 
 APP = "agentdeck"
 
@@ -41,8 +41,3 @@ def runs_dir() -> Path:
     """Folder holding one sub-folder per run."""
     return data_dir() / "runs"
 
-
-def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) owner-only (0700) if missing; return it."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path

@@ -8,10 +8,17 @@ import textwrap
 
 CHECK = textwrap.dedent(
     """
-    import importlib, pkgutil, sys
+    import importlib, pathlib, sys
     import agentdeck
-    names = [m.name for m in pkgutil.walk_packages(agentdeck.__path__, "agentdeck.")
-             if not m.name.startswith("agentdeck.tui") and not m.name.endswith("__main__")]
+    root = pathlib.Path(agentdeck.__file__).parent
+    names = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        if parts[0] == "tui" or parts[-1] == "__main__":
+            continue
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        names.append(".".join(("agentdeck",) + parts))
     for name in names:
         importlib.import_module(name)
     for name in agentdeck.__all__:

@@ -1,0 +1,140 @@
+"""Single-call agents with the seed's API: ``BasicAgent`` and ``ContextAgent``.
+
+Each ``run()`` is one recorded run with one worker, ``"agent"``, streaming through the
+model and reporting run events like any system. The returned text is the seed's: content,
+with reasoning wrapped in ``<think>...</think>`` first when the server splits it out.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from .model import BaseModel
+from .systems.base import Orchestrator, WorkerOutcome, clip, json_params
+from .types import ChatMessage, EventListener
+
+__all__ = ["BaseAgent", "BasicAgent", "ContextAgent"]
+
+WORKER_ID = "agent"
+"""The one worker id of an agent run."""
+
+
+class BaseAgent(Orchestrator, abc.ABC):
+    """An agent: one prompt in, one streamed answer out.
+
+    Args:
+        agent_id: A name for logs and the run manifest's label.
+        model: Any ``BaseModel`` (``VLLMModel`` for vLLM and OpenAI-compatible servers).
+        system_prompt: Sent first as a ``system`` message when given.
+        messages: Prior conversation turns placed between the system prompt and the prompt.
+        listeners, store, concurrency: see ``Orchestrator``.
+    """
+
+    system = "agent"
+
+    def __init__(
+        self,
+        agent_id: str,
+        model: BaseModel,
+        *,
+        system_prompt: str | None = None,
+        messages: Iterable[ChatMessage] = (),
+        listeners: Iterable[EventListener] = (),
+        store: Any = None,
+        concurrency: int | None = None,
+    ) -> None:
+        super().__init__(model, listeners=listeners, store=store, concurrency=concurrency)
+        self.agent_id = agent_id
+        self.system_prompt = system_prompt
+        self.history: list[ChatMessage] = list(messages)
+        self.last_outcome: WorkerOutcome | None = None
+        """How the latest run's request ended (text, finish reason, usage, metrics)."""
+
+    def build_messages(self, prompt: str) -> list[ChatMessage]:
+        """The chat messages sent for ``prompt``: system, prior turns, then the prompt."""
+        messages: list[ChatMessage] = []
+        if self.system_prompt:
+            messages.append({"role": "system", "content": self.system_prompt})
+        messages.extend(self.history)
+        messages.append({"role": "user", "content": prompt})
+        return messages
+
+    async def _stream_and_aggregate(self, prompt: str, **kwargs: Any) -> str:
+        """Stream ``prompt`` as one user message and return the whole answer (seed API).
+
+        Raises:
+            AgentDeckError: the request failed; the partial text is in the run store.
+            asyncio.CancelledError: ``cancel()`` stopped the request.
+        """
+        messages = self.build_messages(prompt)
+        prompts = {"prompt": clip(prompt)}
+        if self.system_prompt:
+            prompts["system"] = self.system_prompt
+        prompts.update(self._extra_prompts())
+        run = self._open_run(
+            params=json_params(kwargs), prompts=prompts, workers=(WORKER_ID,),
+            concurrency=self.concurrency, label=self.agent_id,
+        )
+
+        async def body() -> tuple[str, Any]:
+            outcome = await run.run_one(WORKER_ID, messages, kwargs, label=self.agent_id)
+            if outcome.cancelled:
+                return "cancelled", outcome
+            return ("done" if outcome.ok else "failed"), outcome
+
+        outcome = await self._drive(run, body)
+        self.last_outcome = outcome
+        if outcome.cancelled:
+            raise asyncio.CancelledError(f"agent {self.agent_id} was cancelled")
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.text
+
+    def _extra_prompts(self) -> dict[str, str]:
+        """More inputs worth keeping in the manifest (a ContextAgent's context)."""
+        return {}
+
+    @abc.abstractmethod
+    async def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the agent (subclasses define the inputs)."""
+
+
+class BasicAgent(BaseAgent):
+    """Sends the prompt as it is and returns the streamed answer."""
+
+    system = "basic"
+
+    async def run(self, prompt: str, **kwargs: Any) -> str:
+        """Return the model's whole answer to ``prompt``; ``kwargs`` are generation params."""
+        return await self._stream_and_aggregate(prompt, **kwargs)
+
+
+class ContextAgent(BaseAgent):
+    """Puts a fixed context before every prompt.
+
+    The context comes first in the message so successive calls share a prefix and vLLM's
+    prefix cache reuses its KV blocks instead of recomputing them.
+    """
+
+    system = "context"
+
+    def __init__(self, agent_id: str, model: BaseModel, context: str, **options: Any) -> None:
+        super().__init__(agent_id, model, **options)
+        self.context = context
+        self._asked = ""
+
+    def combine(self, prompt: str) -> str:
+        """The seed's layout: context, a rule, then the prompt."""
+        return f"Context:\n{self.context}\n\n---\n\nPrompt:\n{prompt}"
+
+    def _extra_prompts(self) -> dict[str, str]:
+        # The prompt as the user wrote it; the combined text would repeat the context.
+        return {"prompt": clip(self._asked), "context": clip(self.context)}
+
+    async def run(self, prompt: str, **kwargs: Any) -> str:
+        """Return the model's answer to ``prompt`` read against the context."""
+        self._asked = prompt
+        return await self._stream_and_aggregate(self.combine(prompt), **kwargs)

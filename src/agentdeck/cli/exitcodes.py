@@ -1,0 +1,83 @@
+"""Exit codes of the ``agentdeck`` command, one per failure class, and the error line."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from ..errors import (
+    AgentDeckError,
+    AuthenticationError,
+    ConfigError,
+    InputError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    TransportError,
+)
+from ..textsafe import neutralize
+
+__all__ = [
+    "EPILOG",
+    "EXIT_AUTH",
+    "EXIT_BAD_INPUT",
+    "EXIT_CONFIG",
+    "EXIT_CONNECT",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_MODEL",
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "code_for",
+    "report",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""The server or the stream failed in another way (5xx, 400, broken stream...)."""
+EXIT_BAD_INPUT = 2
+"""Bad input or usage: empty prompt, unreadable file, -n 0, negative temperature..."""
+EXIT_CONFIG = 3
+EXIT_CONNECT = 4
+EXIT_AUTH = 5
+EXIT_MODEL = 6
+EXIT_PARTIAL = 7
+"""Some calls of a multi-call run (or seats of a debate) failed; the others finished."""
+EXIT_INTERRUPTED = 130
+
+EPILOG = f"""\
+exit codes:
+  {EXIT_OK}    success
+  {EXIT_FAILED}    request failed (server error, rejected request, broken stream)
+  {EXIT_BAD_INPUT}    bad input or usage (empty prompt, unreadable/binary/huge file, -n 0, ...)
+  {EXIT_CONFIG}    configuration error (config file, unknown profile, bad base URL)
+  {EXIT_CONNECT}    cannot connect to the server
+  {EXIT_AUTH}    authentication failed (401/403: check the API key setting)
+  {EXIT_MODEL}    model not found on the server
+  {EXIT_PARTIAL}    partial failure: some calls failed, the others finished
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); partial text is kept in the run folder
+"""
+
+_CLASSES: tuple[tuple[type[AgentDeckError], int, str], ...] = (
+    (InputError, EXIT_BAD_INPUT, "bad input"),
+    (ConfigError, EXIT_CONFIG, "configuration"),
+    (TransportError, EXIT_CONNECT, "connection"),
+    (AuthenticationError, EXIT_AUTH, "authentication"),
+    (PermissionDeniedError, EXIT_AUTH, "authentication"),
+    (ModelNotFoundError, EXIT_MODEL, "model not found"),
+)
+
+
+def code_for(error: BaseException) -> tuple[int, str]:
+    """Exit code and failure class name for ``error``."""
+    for cls, code, name in _CLASSES:
+        if isinstance(error, cls):
+            return code, name
+    return EXIT_FAILED, "request failed"
+
+
+def report(error: BaseException, stream: TextIO | None = None) -> int:
+    """Print the one-line reason for ``error`` on stderr; return its exit code."""
+    code, name = code_for(error)
+    message = " ".join(str(error).split()) or type(error).__name__
+    print(f"agentdeck: {name}: {neutralize(message)}", file=stream or sys.stderr)
+    return code

@@ -1,0 +1,225 @@
+"""What the CLI prints: streamed text on stdout, progress on stderr, JSON for scripts.
+
+Model text printed to a terminal goes through ``textsafe.neutralize`` so escape sequences in
+it cannot act on the terminal; piped output (or ``--raw``) is passed through untouched.
+Progress on a terminal is one live line redrawn at most ten times a second; when stderr is
+not a terminal it is plain lines without control characters.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict, is_dataclass
+from typing import Any, TextIO
+
+from ..textsafe import neutralize
+from ..types import (
+    Retrying,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+    TextDelta,
+    WorkerFailed,
+    WorkerFinished,
+    WorkerQueued,
+    WorkerStarted,
+)
+from .inputs import is_tty
+
+__all__ = ["EventWriter", "Output", "Progress", "TextPrinter", "to_jsonable"]
+
+
+class Output:
+    """The two streams and how to treat them."""
+
+    def __init__(self, stdout: TextIO | None = None, stderr: TextIO | None = None,
+                 raw: bool = False) -> None:
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.out_tty = is_tty(self.stdout)
+        self.err_tty = is_tty(self.stderr)
+        self.safe = self.out_tty and not raw
+        """Neutralise model text on stdout (a terminal, no --raw)."""
+
+    def text(self, piece: str) -> None:
+        """Write model text to stdout as it streams."""
+        self.stdout.write(neutralize(piece) if self.safe else piece)
+        self.stdout.flush()
+
+    def line(self, text: str = "") -> None:
+        """Write one line of our own (which may quote model text) to stdout."""
+        self.stdout.write((neutralize(text) if self.safe else text) + "\n")
+        self.stdout.flush()
+
+    def note(self, text: str) -> None:
+        """A one-line notice on stderr (always neutralised: it is for humans)."""
+        self.stderr.write(f"agentdeck: {neutralize(text)}\n")
+        self.stderr.flush()
+
+    def json(self, doc: Any) -> None:
+        """One JSON document on stdout."""
+        self.stdout.write(json.dumps(to_jsonable(doc), ensure_ascii=False, indent=2) + "\n")
+        self.stdout.flush()
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON data from dataclasses, exceptions, paths and containers."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return to_jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, BaseException):
+        return {"kind": type(value).__name__, "message": str(value)}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+class TextPrinter:
+    """Listener that streams chosen workers' content to stdout (reasoning to a TTY's stderr)."""
+
+    def __init__(self, out: Output, workers: set[str] | None = None) -> None:
+        self.out = out
+        self.workers = workers
+        """Worker ids to print; None prints every worker."""
+        self.printed = False
+        self._thinking = False
+
+    def __call__(self, event: Any) -> None:
+        if type(event) is not TextDelta:
+            return
+        if self.workers is not None and event.worker_id not in self.workers:
+            return
+        if event.reasoning and self.out.err_tty:
+            self.out.stderr.write(neutralize(event.reasoning))
+            self._thinking = True
+        if event.content:
+            if self._thinking:
+                self.out.stderr.write("\n")
+                self._thinking = False
+            self.out.text(event.content)
+            self.printed = True
+
+    def end(self) -> None:
+        """Finish the streamed text with a newline."""
+        if self.printed:
+            self.out.text("\n")
+
+
+class EventWriter:
+    """Listener for ``--events``: one JSON object per run event on stdout."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+
+    def __call__(self, event: Any) -> None:
+        doc = {"event": type(event).__name__}
+        for name in getattr(event, "__slots__", ()):
+            value = getattr(event, name)
+            if name == "result":
+                continue  # the final result is printed once, at the end
+            doc[name] = to_jsonable(value)
+        if type(event) is WorkerFailed:
+            doc["reason"] = event.reason
+        self.out.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        self.out.stdout.flush()
+
+
+class Progress:
+    """Listener that shows how a run is going on stderr."""
+
+    INTERVAL = 0.1
+
+    def __init__(self, out: Output, enabled: bool = True, verbose_steps: bool = True,
+                 live: bool | None = None) -> None:
+        self.out = out
+        self.enabled = enabled
+        self.live = out.err_tty if live is None else live
+        """Redraw one bar in place (a terminal not also showing streamed text)."""
+        self.steps = verbose_steps
+        self.total = 0
+        self.running: set[str] = set()
+        self.done = 0
+        self.failed = 0
+        self.chars = 0
+        self._last = 0.0
+        self._drawn = False
+
+    def __call__(self, event: Any) -> None:
+        if not self.enabled:
+            return
+        kind = type(event)
+        if kind is TextDelta:
+            self.chars += len(event.content) + len(event.reasoning)
+            self._draw()
+            return
+        if kind is RunStarted:  # one Progress may watch several runs in turn (examples)
+            self.total, self.done, self.failed, self.chars = len(event.workers), 0, 0, 0
+            self.running.clear()
+        elif kind is WorkerQueued:
+            self.total = max(self.total, self.done + self.failed + len(self.running) + 1)
+        elif kind is WorkerStarted:
+            self.running.add(event.worker_id)
+        elif kind is WorkerFinished:
+            self.running.discard(event.worker_id)
+            self.done += 1
+            if self.total > 1:  # a one-call run's result speaks for itself
+                self._say(f"{event.worker_id} done ({event.finish_reason or 'no reason given'})",
+                          force=not self.live)
+        elif kind is WorkerFailed:
+            self.running.discard(event.worker_id)
+            self.failed += 1
+            if self.total > 1:  # a one-call run ends with the error line itself
+                self._say(f"{event.worker_id} {event.reason}", force=True)
+        elif kind is Retrying:
+            self._say(f"{event.worker_id} retrying ({event.attempt}/{event.max_attempts}): "
+                      f"{event.reason}", force=True)
+        elif kind is StepStarted and self.steps and not self.live:
+            self._say(f"step {event.step}/{event.total or '?'}: {event.label}", force=True)
+        elif kind is StepFinished and self.steps and not self.live:
+            self._say(f"step {event.step} finished ({len(event.output)} chars)", force=True)
+        elif kind is RunFinished:
+            self._clear()
+            return
+        self._draw(force=True)
+
+    def _bar(self) -> str:
+        total = max(self.total, 1)
+        ended = self.done + self.failed
+        width = 24
+        filled = int(width * ended / total)
+        failed = f" {self.failed} failed" if self.failed else ""
+        return (f"[{'#' * filled}{'.' * (width - filled)}] {ended}/{self.total} "
+                f"({len(self.running)} streaming{failed}) {self.chars} chars")
+
+    def _draw(self, force: bool = False) -> None:
+        if not self.live:
+            return
+        t = time.monotonic()
+        if not force and t - self._last < self.INTERVAL:
+            return
+        self._last = t
+        self.out.stderr.write("\r\x1b[2K" + self._bar())
+        self.out.stderr.flush()
+        self._drawn = True
+
+    def _clear(self) -> None:
+        if self.live and self._drawn:
+            self.out.stderr.write("\r\x1b[2K")
+            self.out.stderr.flush()
+            self._drawn = False
+
+    def _say(self, text: str, force: bool = False) -> None:
+        if not force:
+            return
+        self._clear()
+        self.out.note(text)
+
+    def summary(self) -> str:
+        """One line for the end of a run."""
+        return f"{self.done} done, {self.failed} failed of {self.total}"

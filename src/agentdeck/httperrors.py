@@ -1,0 +1,229 @@
+"""The one place where HTTP failures become ``agentdeck.errors`` exceptions.
+
+Server error bodies come in several shapes and all are read here: OpenAI's and vLLM's
+``{"error": {"message", "type", "param", "code"}}``, vLLM's bare ``{"error": "Unauthorized"}``,
+FastAPI's ``{"detail": ...}`` (a string or a list of validation errors), an old flat
+``{"object": "error", "message": ...}``, and non-JSON bodies (an HTML page from a proxy, which
+usually means the URL does not point at an OpenAI-compatible server). httpx exceptions are
+translated with ``raise ... from exc`` (httpx's own ``map_httpcore_exceptions`` pattern).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import orjson
+
+from .errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ConnectError,
+    ConnectTimeoutError,
+    ContextLengthError,
+    ModelNotFoundError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProtocolError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    redact,
+)
+
+__all__ = [
+    "KEY_HINT",
+    "error_from_status",
+    "error_from_transport",
+    "looks_like_unknown_model",
+    "parse_error_body",
+    "request_id_of",
+]
+
+KEY_HINT = (
+    "set AGENTDECK_API_KEY (or VLLM_API_KEY / OPENAI_API_KEY), or the profile's api_key "
+    "in config.toml"
+)
+"""Where a user fixes the API key; named by every 401/403 message."""
+
+_CONTEXT_RE = re.compile(
+    r"maximum context length|context length|cannot be greater than max_model_len"
+    r"|max_model_len|too many tokens|prompt is too long",
+    re.IGNORECASE,
+)
+_MODEL_RE = re.compile(r"model .*(does not exist|not found)|no such model", re.IGNORECASE)
+_SNIPPET = 200
+
+
+def request_id_of(headers: httpx.Headers | None) -> str | None:
+    """The server's request id header, when it sent one."""
+    if headers is None:
+        return None
+    value = headers.get("x-request-id") or headers.get("request-id")
+    return redact(value) if value else None
+
+
+def parse_error_body(body: bytes) -> tuple[str | None, Any]:
+    """``(message, parsed body)`` for any error body; message None when there is none in it."""
+    try:
+        parsed = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return None, body.decode("utf-8", "replace")
+    return _message_of(parsed), parsed
+
+
+def _message_of(parsed: Any) -> str | None:
+    if isinstance(parsed, dict):
+        error = parsed.get("error")
+        if isinstance(error, dict):
+            message = error.get("message")
+            return str(message) if message is not None else _compact(error)
+        if isinstance(error, str):
+            return error
+        if "detail" in parsed:
+            detail = parsed["detail"]
+            if isinstance(detail, list):  # FastAPI validation errors
+                return "; ".join(_validation_item(d) for d in detail)
+            return str(detail)
+        if parsed.get("object") == "error" and "message" in parsed:
+            return str(parsed["message"])
+        if isinstance(parsed.get("message"), str):
+            return parsed["message"]
+    if isinstance(parsed, str):
+        return parsed
+    return None
+
+
+def _validation_item(item: Any) -> str:
+    if isinstance(item, dict):
+        loc = ".".join(str(p) for p in item.get("loc", ()))
+        return f"{loc}: {item.get('msg', item)}" if loc else str(item.get("msg", item))
+    return str(item)
+
+
+def _compact(value: Any) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= _SNIPPET else text[:_SNIPPET] + "..."
+
+
+def _snippet(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _SNIPPET else flat[:_SNIPPET] + "..."
+
+
+def looks_like_unknown_model(status: int, parsed: Any, message: str | None) -> bool:
+    """True for a 404 (or 400) that says the model does not exist, not that the route does."""
+    if status not in (400, 404) or not message:
+        return False
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict) and error.get("param") == "model":
+        return True
+    return bool(_MODEL_RE.search(message))
+
+
+def error_from_status(
+    response: httpx.Response,
+    body: bytes,
+    *,
+    key_sent: bool,
+    model: str | None = None,
+    available: list[str] | None = None,
+) -> APIStatusError:
+    """Translate an error response (status >= 300, body already read) into a typed error.
+
+    Args:
+        key_sent: whether an Authorization header went out (changes the 401 advice).
+        model: the requested model, named in an unknown-model message.
+        available: models the server serves, when the caller looked them up (404 model).
+    """
+    status = response.status_code
+    request = response.request
+    where = f"{request.method} {request.url}"
+    message, parsed = parse_error_body(body)
+    kw: dict[str, Any] = {"status": status, "request_id": request_id_of(response.headers)}
+    kw["body"] = parsed
+    said = f": {message}" if message else ""
+    reason = f"{status} {response.reason_phrase}".rstrip()
+
+    if 300 <= status < 400:
+        location = response.headers.get("location", "?")
+        return APIStatusError(
+            f"{where} answered {reason} redirecting to {location}; redirects are not followed "
+            "(the API key must not go to another address): set api_url to the final URL",
+            **kw,
+        )
+    not_json = message is None and isinstance(parsed, str) and parsed.strip() != ""
+    if not_json:
+        said = f": {_snippet(parsed)}"
+    if status in (401, 403):
+        cls = AuthenticationError if status == 401 else PermissionDeniedError
+        sent = "the API key was rejected" if key_sent else "no API key was sent"
+        return cls(f"{reason} from {request.url.host}{said} ({sent}): {KEY_HINT}", **kw)
+    if not_json:
+        return _status_class(status)(
+            f"{where} answered {reason} with a non-JSON body (not an OpenAI-compatible "
+            f"server? check api_url){said}",
+            **kw,
+        )
+    if looks_like_unknown_model(status, parsed, message):
+        served = ", ".join(available) if available else "unknown (GET /v1/models failed)"
+        return ModelNotFoundError(
+            f"model {model!r} is not served at {_base_of(request.url)}{said.rstrip('.')}. "
+            f"Served models: {served}",
+            available=available,
+            **kw,
+        )
+    if status == 404:
+        return NotFoundError(
+            f"{where} answered {reason}{said} (is api_url the server's /v1 base URL?)", **kw
+        )
+    if status in (400, 413, 422) and message and _CONTEXT_RE.search(message):
+        return ContextLengthError(
+            f"the request does not fit the model's context window{said}", **kw
+        )
+    return _status_class(status)(f"{where} answered {reason}{said}", **kw)
+
+
+def _base_of(url: httpx.URL) -> str:
+    text = str(url)
+    return text.rsplit("/chat/completions", 1)[0]
+
+
+def _status_class(status: int) -> type[APIStatusError]:
+    if status in (400, 422):
+        return BadRequestError
+    if status == 401:
+        return AuthenticationError
+    if status == 403:
+        return PermissionDeniedError
+    if status == 404:
+        return NotFoundError
+    if status in (408, 409):
+        return ConflictError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    return APIStatusError
+
+
+def error_from_transport(exc: httpx.HTTPError, url: str) -> TransportError:
+    """Translate an httpx exception raised before any response byte (the caller chains it)."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout):
+        return ConnectTimeoutError(f"connecting to {url} timed out ({detail})")
+    if isinstance(exc, httpx.ConnectError):
+        return ConnectError(f"cannot connect to {url}: {detail} (is the server running?)")
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        return ProtocolError(f"{url} closed the connection before answering: {detail}")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return ConnectError(f"unsupported URL {url}: {detail} (use http:// or https://)")
+    if isinstance(exc, httpx.ProxyError):
+        return ConnectError(f"proxy failed for {url}: {detail}")
+    if isinstance(exc, httpx.TimeoutException):
+        return ConnectTimeoutError(f"{url} timed out: {detail}")
+    return ProtocolError(f"{url}: {type(exc).__name__}: {detail}")
+

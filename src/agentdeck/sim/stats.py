@@ -1,0 +1,74 @@
+"""What the simulator saw: requests, in-flight load, disconnects, tokens, per-request records."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+__all__ = ["RequestRecord", "SimStats"]
+
+
+@dataclass
+class RequestRecord:
+    """One chat-completions request as the server handled it."""
+
+    request_id: str
+    model: str = ""
+    stream: bool = False
+    n: int = 1
+    status: int = 0
+    """HTTP status sent; 0 when the connection was closed before any response (fault "close")."""
+    fault: str | None = None
+    prompt_tokens: int = 0
+    tokens_sent: int = 0
+    finish_reasons: list[str] = field(default_factory=list)
+    """Finish reasons actually sent, in order."""
+    disconnected: bool = False
+    """The client went away before the response was complete."""
+    done: bool = False
+    """The response was sent completely (through [DONE] for a stream)."""
+
+
+@dataclass
+class SimStats:
+    """Live counters; read them any time, ``reset()`` between test phases."""
+
+    requests: int = 0
+    """Chat-completions requests received."""
+    by_status: Counter = field(default_factory=Counter)
+    """Chat-completions responses by HTTP status."""
+    in_flight: int = 0
+    """Chat-completions requests being handled now (waiting or generating)."""
+    max_in_flight: int = 0
+    """The most seen at once since the last reset."""
+    waiting: int = 0
+    """Requests queued behind ``max_num_seqs``."""
+    disconnects: int = 0
+    """Clients that went away mid-response."""
+    tokens_sent: int = 0
+    """Content and reasoning tokens sent."""
+    chunks_sent: int = 0
+    """Content and reasoning SSE chunks sent."""
+    prompt_tokens: int = 0
+    """Prompt tokens of accepted requests."""
+    kv_tokens: int = 0
+    """Tokens held by running requests (prompt + generated), for the KV-cache gauge."""
+    faults: Counter = field(default_factory=Counter)
+    """Faults injected, by kind."""
+    records: deque = field(default_factory=lambda: deque(maxlen=10000))
+    """The latest RequestRecords (at most 10,000)."""
+
+    def enter(self) -> None:
+        self.in_flight += 1
+        if self.in_flight > self.max_in_flight:
+            self.max_in_flight = self.in_flight
+
+    def reset(self) -> None:
+        """Zero the counters; live gauges (in flight, waiting, KV) keep their current values."""
+        self.requests = self.disconnects = self.tokens_sent = self.chunks_sent = (
+            self.prompt_tokens
+        ) = 0
+        self.by_status.clear()
+        self.faults.clear()
+        self.records.clear()
+        self.max_in_flight = self.in_flight

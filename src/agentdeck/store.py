@@ -1,0 +1,158 @@
+"""The run store: every run gets a folder of plain files under ``<data dir>/runs/``.
+
+    <runs>/<run-id>/run.json                   manifest (system, params, prompts, endpoint URL
+                                               and model, every worker's status and metrics)
+    <runs>/<run-id>/<worker>.md                the worker's text, appended as it streams
+    <runs>/<run-id>/<worker>.reasoning.md      its reasoning, only when the server sends some
+    <runs>/<run-id>/step-NN.md                 what step NN handed on (chains, debates)
+
+Run ids are ``YYYYMMDD-HHMMSS-<system>-<6 hex>`` (local time); the folder is created with
+``exist_ok=False``, so two processes can never share one. Files are 0600, folders 0700. The API
+key is never stored; credentials inside the endpoint URL are removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import orjson
+
+from . import fsutil, paths
+from .errors import InputError
+from .manifest import MANIFEST, new_manifest
+from .recorder import RunRecorder
+from .runinfo import RunInfo
+from .sanitize import is_safe_filename, safe_filename
+
+__all__ = ["RunInfo", "RunRecorder", "RunStore", "new_run_id"]
+
+log = logging.getLogger("agentdeck.store")
+
+def new_run_id(system: str = "") -> str:
+    """A fresh run id: local timestamp, the system name (file-safe) and 6 random hex digits."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    tag = safe_filename(system, default="", max_len=24) if system else ""
+    middle = f"-{tag}" if tag else ""
+    return f"{stamp}{middle}-{secrets.token_hex(3)}"
+
+
+class RunStore:
+    """Creates, lists and loads runs under ``root`` (default ``paths.runs_dir()``)."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self._root = Path(root).expanduser() if root is not None else None
+
+    @property
+    def root(self) -> Path:
+        """The folder holding one sub-folder per run (resolved when used, not at creation)."""
+        return self._root if self._root is not None else paths.runs_dir()
+
+    def _ensure_root(self) -> Path:
+        root = self.root
+        if self._root is None:
+            fsutil.private_dir(paths.data_dir())
+        return fsutil.private_dir(root)
+
+    def create_run(
+        self,
+        system: str,
+        run_id: str | None = None,
+        params: Any = None,
+        prompts: Mapping[str, Any] | None = None,
+        endpoint: str | None = None,
+        model: str | None = None,
+        label: str = "",
+        **extra: Any,
+    ) -> RunRecorder:
+        """Create the run folder and its first manifest; return the recorder to feed events.
+
+        Args:
+            system: "basic", "context", "chain", "multi", "debate", ...
+            run_id: use this id (must be a safe file name and new); None makes a fresh one.
+            params: GenerationParams or a dict; stored as plain JSON.
+            prompts: the inputs, e.g. {"prompt": ..., "system": ..., "context_file": ...}.
+            endpoint: the base URL (credentials in it are dropped); model: the model name.
+            label: a human name for the run.
+            extra: more JSON-able fields for the manifest (e.g. profile name, concurrency).
+        Raises:
+            InputError: ``run_id`` is not a safe file name or already exists.
+        """
+        root = self._ensure_root()
+        if run_id is not None:
+            if not is_safe_filename(run_id):
+                raise InputError(f"run id {run_id!r} is not a safe folder name; "
+                                 f"try {safe_filename(run_id, default='run')!r}")
+            folder = root / run_id
+            try:
+                folder.mkdir(mode=fsutil.DIR_MODE, exist_ok=False)
+            except FileExistsError:
+                raise InputError(f"run {run_id} already exists in {root}") from None
+        else:
+            while True:  # a clash needs the same second and the same 24 random bits
+                run_id = new_run_id(system)
+                folder = root / run_id
+                try:
+                    folder.mkdir(mode=fsutil.DIR_MODE, exist_ok=False)
+                    break
+                except FileExistsError:
+                    continue
+        manifest = new_manifest(run_id, system, params=params, prompts=prompts,
+                                endpoint=endpoint, model=model, label=label, extra=extra)
+        return RunRecorder(folder, manifest)
+
+    def run_dir(self, run_id: str) -> Path:
+        """The folder of ``run_id`` (which may not exist)."""
+        return self.root / run_id
+
+    def load_run(self, run_id: str) -> RunInfo:
+        """Read one run; a unique prefix of its id is enough.
+
+        Raises:
+            InputError: no such run, or the prefix matches several.
+        """
+        root = self.root
+        if not run_id or not is_safe_filename(run_id):
+            raise InputError(f"{run_id!r} is not a run id")
+        folder = root / run_id
+        if folder.is_dir():
+            return _load(folder)
+        matches = sorted(p.name for p in _run_dirs(root) if p.name.startswith(run_id))
+        if len(matches) == 1:
+            return _load(root / matches[0])
+        if matches:
+            shown = ", ".join(matches[:5]) + (" ..." if len(matches) > 5 else "")
+            raise InputError(f"run id {run_id!r} matches {len(matches)} runs: {shown}")
+        raise InputError(f"no run {run_id!r} in {root} (`agentdeck runs` lists them)")
+
+    def list_runs(self, limit: int | None = None) -> list[RunInfo]:
+        """All runs, newest first; a run with a broken manifest is listed as ``corrupt``."""
+        infos = [_load(folder) for folder in _run_dirs(self.root)]
+        infos.sort(key=lambda info: (info.created, info.run_id), reverse=True)
+        return infos if limit is None else infos[: max(limit, 0)]
+
+
+def _run_dirs(root: Path) -> list[Path]:
+    try:
+        return [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    except FileNotFoundError:
+        return []
+
+
+def _load(folder: Path) -> RunInfo:
+    """Read ``folder/run.json``; problems become a RunInfo with ``problem`` set, never raise."""
+    path = folder / MANIFEST
+    try:
+        data = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        return RunInfo(folder.name, folder, problem=f"{path} is missing")
+    except (OSError, orjson.JSONDecodeError) as exc:
+        log.warning("skipping unreadable manifest %s: %s", path, exc)
+        return RunInfo(folder.name, folder, problem=f"{path} cannot be read: {exc}")
+    if not isinstance(data, dict) or not isinstance(data.get("workers", []), list):
+        return RunInfo(folder.name, folder, problem=f"{path} is not a run manifest")
+    return RunInfo(folder.name, folder, data)

@@ -1,0 +1,159 @@
+"""Turning many answers into one: majority vote, selection and synthesis prompts.
+
+* ``vote``: self-consistency (Wang et al., 2022): extract each answer's final answer,
+  normalise it and take the most common one, reporting the counts.
+* ``select``: universal self-consistency (Chen et al., 2023): one extra call is shown every
+  answer and names the one most consistent with the others.
+* ``synthesize``: Mixture-of-Agents' aggregate-and-synthesize step (Wang et al., 2024) with
+  one model: one extra call merges the answers into a single better one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+__all__ = [
+    "AGGREGATE_MODES",
+    "AggregateResult",
+    "Vote",
+    "all_short",
+    "answer_key",
+    "extract_answer",
+    "majority_vote",
+    "parse_selection",
+    "select_prompt",
+    "synthesize_prompt",
+]
+
+AGGREGATE_MODES = ("vote", "select", "synthesize")
+
+SHORT_ANSWER = 80
+"""Answers longer than this (characters, after extraction) are too long to vote on."""
+
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
+_BOXED = re.compile(r"\\boxed\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
+_FINAL = re.compile(r"\b(?:final answer|answer)\W{0,3}\s*(?:is\b|:|=)\s*:?(.+)", re.IGNORECASE)
+_DECOR = re.compile(r"^[\s*_`\"'#>\-]+|[\s*_`\"'.!]+$")
+
+
+def extract_answer(text: str) -> str:
+    """The final answer stated in ``text``, as written.
+
+    Looks, in order, for the last ``\\boxed{...}``, the last line saying "answer: ..." or
+    "the answer is ...", and otherwise the last non-empty line. Reasoning in ``<think>``
+    tags is ignored.
+    """
+    text = _THINK.sub("", text).strip()
+    boxed = _BOXED.findall(text)
+    if boxed:
+        return _clean(boxed[-1])
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        found = _FINAL.search(line)
+        if found and _clean(found.group(1)):
+            return _clean(found.group(1))
+    return _clean(lines[-1]) if lines else ""
+
+
+def _clean(answer: str) -> str:
+    return _DECOR.sub("", answer).strip()
+
+
+def answer_key(answer: str) -> str:
+    """Normalised form used for counting: case, spacing and trailing punctuation ignored."""
+    return " ".join(answer.lower().split()).rstrip(".")
+
+
+@dataclass(frozen=True)
+class Vote:
+    """A majority vote over extracted answers."""
+
+    winner: str
+    """The most common answer (ties go to the one seen first)."""
+    counts: dict[str, int]
+    """Answer -> how many gave it, most common first."""
+    voters: int
+
+    @property
+    def summary(self) -> str:
+        """One line, e.g. ``42 (5 of 8; 17: 2, 41: 1)``."""
+        others = [f"{a}: {n}" for a, n in self.counts.items() if a != self.winner]
+        tail = f"; {', '.join(others)}" if others else ""
+        return f"{self.winner} ({self.counts.get(self.winner, 0)} of {self.voters}{tail})"
+
+
+def majority_vote(texts: list[str]) -> Vote | None:
+    """Vote over the final answers of ``texts``; None when none states an answer."""
+    answers = [a for a in (extract_answer(t) for t in texts) if a]
+    if not answers:
+        return None
+    display: dict[str, str] = {}
+    for answer in answers:
+        display.setdefault(answer_key(answer), answer)
+    counts = Counter(answer_key(a) for a in answers)
+    order = sorted(counts, key=lambda k: (-counts[k], list(display).index(k)))
+    return Vote(display[order[0]], {display[k]: counts[k] for k in order}, len(answers))
+
+
+def all_short(texts: list[str]) -> bool:
+    """True when every extracted answer is short enough for a vote to mean something."""
+    answers = [extract_answer(t) for t in texts]
+    return bool(answers) and all(0 < len(a) <= SHORT_ANSWER for a in answers)
+
+
+def _numbered(answers: list[str]) -> str:
+    return "\n\n".join(f"Response {i}:\n{a.strip()}" for i, a in enumerate(answers, 1))
+
+
+def select_prompt(question: str, answers: list[str]) -> str:
+    """Ask for the answer most consistent with the majority (universal self-consistency)."""
+    return (
+        f"Several responses were written independently for this request:\n\n{question}\n\n"
+        f"{_numbered(answers)}\n\n"
+        "Compare the responses and decide which one agrees best with the consensus of the "
+        "others. Reply with a line of the form 'The most consistent response is Response N' "
+        "and nothing before it."
+    )
+
+
+_SELECTED = re.compile(r"response\s*#?\s*(\d+)", re.IGNORECASE)
+
+
+def parse_selection(reply: str, count: int) -> int | None:
+    """The 1-based response number a ``select`` reply names, or None."""
+    for found in _SELECTED.finditer(_THINK.sub("", reply)):
+        number = int(found.group(1))
+        if 1 <= number <= count:
+            return number
+    return None
+
+
+def synthesize_prompt(question: str, answers: list[str]) -> str:
+    """Merge answers into one (Mixture-of-Agents' aggregator, with one model)."""
+    return (
+        "You are given several candidate responses to the request below, written "
+        "independently. Some may contain mistakes or omissions. Weigh them critically and "
+        "write one response of your own that keeps what is correct and useful in them, "
+        "fixes what is wrong, and is better than any single one. Do not mention the "
+        "candidates; just give the final response.\n\n"
+        f"Request:\n{question}\n\nCandidate responses:\n\n{_numbered(answers)}"
+    )
+
+
+@dataclass(frozen=True)
+class AggregateResult:
+    """The outcome of an aggregation step over a multi-call run."""
+
+    mode: str
+    """``vote``, ``select`` or ``synthesize``."""
+    answer: str
+    """The winning answer (vote), the chosen response (select) or the merged one."""
+    chosen: str | None = None
+    """Task id of the answer picked (vote: first to give the winner; select: the pick)."""
+    vote: Vote | None = None
+    error: str | None = None
+    """Why aggregation could not give an answer (no successful calls, failed call...)."""
+    inputs: tuple[str, ...] = field(default=())
+    """Task ids of the answers that were aggregated."""

@@ -1,0 +1,190 @@
+"""Shared base of every agent and system: listeners, the run store, runs and cancellation.
+
+A *run* is one call of a system's ``run()``: it gets a run id, one semaphore (the concurrency
+cap), a recorder writing it to the run store (unless ``store=False``) and the worker machinery
+of ``systems.run.Run``. Events go to the recorder first, then to every listener, synchronously.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InputError
+from ..model import BaseModel
+from ..types import EventListener, GenerationParams, RunStarted
+from .run import Run, Sink, WorkerOutcome, think_text
+
+__all__ = [
+    "Orchestrator", "Run", "Sink", "WorkerOutcome", "clip", "json_params", "split_options",
+    "think_text",
+]
+
+
+def split_options(kwargs: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """Pop system options out of seed-style ``**kwargs`` (the rest goes to the model)."""
+    return {name: kwargs.pop(name) for name in list(names) if name in kwargs}
+
+
+PROMPT_KEEP = 65536
+"""Longer inputs are kept in the manifest as a head only (the manifest is rewritten often)."""
+
+
+def clip(text: str, limit: int = PROMPT_KEEP) -> str:
+    """``text`` for the run manifest: whole when short, else its head and the full length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n[... {len(text) - limit} more characters not kept here]"
+
+
+def json_params(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Generation params as they would be sent, for the run manifest."""
+    return GenerationParams.from_kwargs(**kwargs).to_body()
+
+
+@dataclass
+class _StoreChoice:
+    """Resolved ``store=`` argument: None means the default RunStore, False none."""
+
+    value: Any = None
+    default: Any = field(default=None, repr=False)
+
+
+class Orchestrator:
+    """Base of agents and systems: listeners, the run store, concurrency and cancellation."""
+
+    system = "system"
+    """The name recorded in run manifests and ``RunStarted``."""
+
+    def __init__(
+        self,
+        model: BaseModel,
+        *,
+        listeners: Iterable[EventListener] = (),
+        store: Any = None,
+        concurrency: int | None = None,
+    ) -> None:
+        if concurrency is not None and concurrency < 1:
+            raise InputError(f"concurrency must be at least 1, got {concurrency}")
+        self.model = model
+        self.concurrency = concurrency
+        self._listeners: list[EventListener] = list(listeners)
+        self._store = _StoreChoice(store)
+        self._active: list[Run] = []
+        self._last_run: Run | None = None
+        self._preparing = False
+        self._cancel_pending = False
+
+    @property
+    def last_run_id(self) -> str | None:
+        """Id of the latest run (also while it is still going)."""
+        return self._last_run.run_id if self._last_run else None
+
+    @property
+    def last_run_dir(self) -> Any:
+        """Folder of the latest run in the run store, or None when not recorded."""
+        run = self._last_run
+        return getattr(run.recorder, "dir", None) if run and run.recorder else None
+
+    def add_listener(self, listener: EventListener) -> None:
+        """Receive every run event of later runs (synchronously, so keep it quick)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: EventListener) -> None:
+        """Stop sending events to ``listener``."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def cancel(self) -> None:
+        """Cancel every request of every active run; partial text is kept."""
+        if self._preparing:  # a run still planning (a chain measuring its text) stops too
+            self._cancel_pending = True
+        for run in list(self._active):
+            run.cancel()
+
+    def cancel_worker(self, worker_id: str) -> bool:
+        """Cancel one worker of the active run(s); False when no such worker is running."""
+        found = False
+        for run in list(self._active):
+            found = run.cancel_worker(worker_id) or found
+        return found
+
+    # ------------------------------------------------------------------ run lifecycle
+
+    def _resolve_store(self) -> Any:
+        choice = self._store
+        if choice.value is False:
+            return None
+        if choice.value is not None and choice.value is not True:
+            return choice.value
+        if choice.default is None:
+            # Deferred: an unrecorded run never touches the store module.
+            from ..store import RunStore
+
+            choice.default = RunStore()
+        return choice.default
+
+    def _open_run(
+        self,
+        *,
+        params: dict[str, Any],
+        prompts: dict[str, str],
+        workers: tuple[str, ...] = (),
+        concurrency: int | None = None,
+        label: str = "",
+    ) -> Run:
+        """Create the run, its recorder and emit ``RunStarted``."""
+        store = self._resolve_store()
+        recorder = None
+        if store is not None:
+            recorder = store.create_run(
+                system=self.system,
+                params=params,
+                prompts=prompts,
+                endpoint=_endpoint(self.model),
+                model=getattr(self.model, "model_name", None),
+                label=label,
+            )
+            run_id = recorder.run_id
+        else:
+            run_id = _new_run_id(self.system)
+        run = Run(self.model, run_id, list(self._listeners), concurrency, recorder)
+        self._active.append(run)
+        self._last_run = run
+        run.emit(RunStarted(run_id, self.system, tuple(workers)))
+        return run
+
+    async def _drive(self, run: Run, body: Callable[[], Any]) -> Any:
+        """Run ``body()`` (returning ``(status, result)``) and always finish the run."""
+        try:
+            status, result = await body()
+        except asyncio.CancelledError:
+            run.cancel()
+            run.finish("cancelled")
+            raise
+        except BaseException:
+            run.finish("failed")
+            raise
+        finally:
+            if run in self._active:
+                self._active.remove(run)
+        if run.cancel_requested and status == "done":
+            status = "cancelled"
+        run.finish(status, result)
+        return result
+
+
+def _endpoint(model: BaseModel) -> str | None:
+    for name in ("api_url", "base_url"):
+        value = getattr(model, name, None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _new_run_id(system: str) -> str:
+    from ..store import new_run_id  # same id scheme whether or not the run is recorded
+
+    return new_run_id(system)

@@ -1,0 +1,158 @@
+"""``Debate``: several agents answer, read each other's answers and revise (Du et al., 2023).
+
+Round 0: every seat answers the question independently (in parallel). Rounds 1..R: every
+seat's own conversation grows by the other seats' latest answers and a request to revise,
+and it answers again. Each seat keeps its whole conversation, as in the paper. The result
+holds the final answers and, when they are short, their majority vote.
+
+Worker ids: ``seat1-r0`` (seat 1, independent answer), ``seat1-r1`` (its first revision)
+...; round r is step r + 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InputError
+from ..model import BaseModel
+from ..types import ChatMessage, EventListener, StepFinished, StepStarted
+from .aggregate import Vote, all_short, majority_vote
+from .base import Orchestrator, Run, json_params, split_options
+
+__all__ = ["MAX_AGENTS", "MAX_ROUNDS", "Debate", "DebateResult", "revise_prompt"]
+
+MAX_AGENTS = 16
+MAX_ROUNDS = 10
+
+
+def revise_prompt(others: list[tuple[int, str]]) -> str:
+    """The message that shows a seat the others' latest answers and asks it to revise."""
+    shown = "\n\n".join(f"Agent {seat}:\n{answer.strip()}" for seat, answer in others)
+    return (
+        "Here are the latest answers of the other agents to the same question:\n\n"
+        f"{shown}\n\n"
+        "Use their reasoning as additional advice: check your answer and theirs step by step, "
+        "then give your updated answer. If the question has a short answer, end with a line "
+        "'Answer: ...'."
+    )
+
+
+@dataclass
+class DebateResult:
+    """Final answers per seat, every round's answers, and the vote when answers are short."""
+
+    answers: list[str]
+    """Each seat's latest answer ('' for a seat that never answered)."""
+    history: list[list[str]] = field(default_factory=list)
+    """``history[r][s]``: seat s+1's answer in round r ('' when it failed that round)."""
+    vote: Vote | None = None
+    failed: list[str] = field(default_factory=list)
+    """Worker ids that did not finish."""
+
+    @property
+    def answer(self) -> str:
+        """The majority answer, or seat 1's final answer when there is no vote."""
+        if self.vote is not None:
+            return self.vote.winner
+        return next((a for a in self.answers if a), "")
+
+
+class Debate(Orchestrator):
+    """Multi-agent debate over one question with one model."""
+
+    system = "debate"
+
+    def __init__(
+        self,
+        system_id: str,
+        model: BaseModel,
+        agents: int = 3,
+        rounds: int = 2,
+        *,
+        listeners: Iterable[EventListener] = (),
+        store: Any = None,
+        concurrency: int | None = None,
+    ) -> None:
+        super().__init__(model, listeners=listeners, store=store, concurrency=concurrency)
+        if not isinstance(agents, int) or not 2 <= agents <= MAX_AGENTS:
+            raise InputError(f"a debate needs 2 to {MAX_AGENTS} agents, got {agents!r}")
+        if not isinstance(rounds, int) or not 0 <= rounds <= MAX_ROUNDS:
+            raise InputError(f"rounds must be 0 to {MAX_ROUNDS}, got {rounds!r}")
+        self.system_id = system_id
+        self.agents = agents
+        self.rounds = rounds
+        self.last_result: DebateResult | None = None
+
+    async def run(self, prompt: str, **kwargs: Any) -> DebateResult:
+        """Debate ``prompt``; ``kwargs`` are generation params for every call.
+
+        Raises:
+            InputError: empty prompt (before any request).
+            asyncio.CancelledError: ``cancel()`` stopped the debate.
+        """
+        concurrency = split_options(kwargs, ("concurrency",)).get("concurrency")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise InputError("the prompt is empty")
+        params = json_params(kwargs)
+        params.update(agents=self.agents, rounds=self.rounds)
+        workers = tuple(_wid(s, r) for r in range(self.rounds + 1)
+                        for s in range(1, self.agents + 1))
+        run = self._open_run(params=params, prompts={"prompt": prompt}, workers=workers,
+                             concurrency=concurrency or self.concurrency, label=self.system_id)
+        result: DebateResult = await self._drive(run, lambda: self._debate(run, prompt, kwargs))
+        if run.cancel_requested:
+            raise asyncio.CancelledError(f"debate {self.system_id} was cancelled")
+        return result
+
+    async def _debate(self, run: Run, prompt: str, kwargs: dict[str, Any]
+                      ) -> tuple[str, DebateResult]:
+        seats = range(1, self.agents + 1)
+        talks: dict[int, list[ChatMessage]] = {s: [{"role": "user", "content": prompt}]
+                                               for s in seats}
+        latest: dict[int, str] = {}
+        alive = set(seats)
+        result = DebateResult(answers=[""] * self.agents)
+        self.last_result = result
+        for r in range(self.rounds + 1):
+            if run.cancel_requested or not alive:
+                break
+            label = "independent answers" if r == 0 else f"revision {r}"
+            run.emit(StepStarted(run.run_id, r + 1, self.rounds + 1, f"round {r}: {label}"))
+            order = sorted(alive)
+            if r > 0:
+                for s in order:
+                    others = [(o, latest[o]) for o in seats if o != s and o in latest]
+                    talks[s].append({"role": "user", "content": revise_prompt(others)})
+            tasks = [run.spawn(_wid(s, r), list(talks[s]), kwargs, label=f"seat {s} round {r}",
+                               step=r + 1) for s in order]
+            answers = [""] * self.agents
+            for s, outcome in zip(order, await run.gather(tasks)):
+                if outcome.ok:
+                    latest[s] = answers[s - 1] = outcome.content
+                    talks[s].append({"role": "assistant", "content": outcome.content})
+                else:  # the seat sits out the rest; its last answer still counts
+                    alive.discard(s)
+                    result.failed.append(outcome.worker_id)
+            result.history.append(answers)
+            run.emit(StepFinished(run.run_id, r + 1, _round_text(answers)))
+        result.answers = [latest.get(s, "") for s in seats]
+        finals = [a for a in result.answers if a]
+        if finals and all_short(finals):
+            result.vote = majority_vote(finals)
+        if run.cancel_requested:
+            return "cancelled", result
+        if not finals:
+            return "failed", result
+        return ("partial" if result.failed else "done"), result
+
+
+def _wid(seat: int, round_: int) -> str:
+    return f"seat{seat}-r{round_}"
+
+
+def _round_text(answers: list[str]) -> str:
+    return "\n\n".join(f"## Seat {s}\n\n{a.strip() or '(no answer)'}"
+                       for s, a in enumerate(answers, 1))

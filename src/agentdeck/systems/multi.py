@@ -1,0 +1,338 @@
+"""``MultiCallSystem``: the same prompt N times in parallel, each answer streamed to a file.
+
+The seed's contract is kept: ``run(prompt, num_calls, output_dir, base_filename)`` writes
+``<output_dir>/<base_filename>_<i>.txt`` as the text arrives and returns ``{"call_<i>":
+path}`` with ``"ERROR: ..."`` in place of the path for a call that failed (its file keeps
+the partial text). Worker ids are ``call-01`` ... (zero-padded so they sort).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import InputError
+from ..model import BaseModel
+from ..types import EventListener, StepFinished, StepStarted
+from .aggregate import (
+    AGGREGATE_MODES,
+    AggregateResult,
+    answer_key,
+    extract_answer,
+    majority_vote,
+    parse_selection,
+    select_prompt,
+    synthesize_prompt,
+)
+from .base import Orchestrator, Run, WorkerOutcome, json_params, split_options
+
+__all__ = ["MAX_CALLS", "MultiCallSystem", "MultiResult", "task_id", "worker_id"]
+
+MAX_CALLS = 10_000
+"""More calls than this in one run is almost surely a typo (``-n 100000``)."""
+
+AGGREGATE_WORKER = "aggregate"
+OPTIONS = ("concurrency", "seeds", "temperatures", "aggregate")
+
+
+def task_id(index: int) -> str:
+    """The seed's key for call ``index`` (1-based): ``call_3``."""
+    return f"call_{index}"
+
+
+def worker_id(index: int, total: int) -> str:
+    """The worker id of call ``index``: ``call-03`` (padded to the width of ``total``)."""
+    return f"call-{index:0{max(2, len(str(total)))}d}"
+
+
+class FileSink:
+    """Streams one call's text into its output file, opened on first use.
+
+    Opening lazily keeps at most ``concurrency`` files open; reasoning is wrapped in
+    ``<think>`` tags exactly as the seed's ``call_stream`` text was.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+        self._thinking = False
+
+    def _open(self) -> IO[str]:
+        if self._file is None:
+            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - lives across writes
+        return self._file
+
+    def write(self, content: str, reasoning: str) -> None:
+        f = self._open()
+        if reasoning:
+            if not self._thinking:
+                self._thinking = True
+                f.write("<think>")
+            f.write(reasoning)
+        if content:
+            if self._thinking:
+                self._thinking = False
+                f.write("</think>")
+            f.write(content)
+        f.flush()  # the seed's promise: the file grows as the text arrives
+
+    def close(self) -> None:
+        f = self._open()  # a call with no text still leaves its (empty) file
+        if self._thinking:
+            self._thinking = False
+            f.write("</think>")
+        f.close()
+
+
+@dataclass
+class MultiResult:
+    """Everything a multi-call run produced (``run()`` returns only ``files``)."""
+
+    files: dict[str, str]
+    """The seed's result: task id -> file path, or ``"ERROR: ..."``."""
+    outcomes: dict[str, WorkerOutcome] = field(default_factory=dict)
+    """Task id -> how that call ended, with its text."""
+    paths: dict[str, str] = field(default_factory=dict)
+    """Task id -> file path, failed calls included."""
+    aggregate: AggregateResult | None = None
+
+    @property
+    def failed(self) -> list[str]:
+        """Task ids of calls that did not finish."""
+        return [t for t, o in self.outcomes.items() if not o.ok]
+
+
+class MultiCallSystem(Orchestrator):
+    """Makes ``num_calls`` calls with the same prompt, at most ``concurrency`` at a time."""
+
+    system = "multi"
+
+    def __init__(
+        self,
+        system_id: str,
+        model: BaseModel,
+        *,
+        listeners: Iterable[EventListener] = (),
+        store: Any = None,
+        concurrency: int | None = None,
+    ) -> None:
+        super().__init__(model, listeners=listeners, store=store, concurrency=concurrency)
+        self.system_id = system_id
+        self.last_result: MultiResult | None = None
+        self._plan: dict[str, tuple[int, dict[str, Any], Path]] = {}
+        self._messages: list[dict[str, Any]] = []
+
+    async def run(
+        self,
+        prompt: str,
+        num_calls: int,
+        output_dir: str = "multi_call_outputs",
+        base_filename: str = "output",
+        **kwargs: Any,
+    ) -> dict[str, str]:
+        """Run the calls; return ``{task_id: path or "ERROR: ..."}`` like the seed.
+
+        Options (popped from ``kwargs``; the rest are generation params for every call):
+            concurrency: cap on calls in flight (default: the system's, else all at once).
+            seeds: an int (call i gets seed + i - 1) or a list (one per call, cycled).
+            temperatures: a list of temperatures, one per call, cycled.
+            aggregate: ``vote``, ``select`` or ``synthesize``; see ``last_result.aggregate``.
+
+        Raises:
+            InputError: empty prompt, bad count, unwritable output folder (before any request).
+        """
+        options = split_options(kwargs, OPTIONS)
+        mode = options.get("aggregate")
+        concurrency = options.get("concurrency")
+        if concurrency is None:
+            concurrency = self.concurrency
+        _check(prompt, num_calls, mode, concurrency)
+        folder = prepare_output_dir(output_dir)
+        base = _safe_base(base_filename)
+        per_call = _per_call_kwargs(kwargs, num_calls, options.get("seeds"),
+                                    options.get("temperatures"))
+        self._messages = [{"role": "user", "content": prompt}]
+        self._plan = {}
+        for i in range(1, num_calls + 1):
+            self._plan[worker_id(i, num_calls)] = (i, per_call[i - 1], folder / f"{base}_{i}.txt")
+        params = json_params(kwargs)
+        params.update(num_calls=num_calls, concurrency=concurrency, aggregate=mode,
+                      output_dir=str(folder), base_filename=base)
+        for name in ("seeds", "temperatures"):
+            if name in options:
+                params[name] = options[name]
+        run = self._open_run(params=params, prompts={"prompt": prompt},
+                             workers=tuple(self._plan), concurrency=concurrency,
+                             label=self.system_id)
+
+        async def body() -> tuple[str, MultiResult]:
+            tasks = [self._spawn(run, wid) for wid in self._plan]
+            outcomes = await run.gather(tasks)
+            result = self._collect(outcomes)
+            self.last_result = result
+            if mode and not run.cancel_requested:
+                result.aggregate = await self._aggregate(run, mode, prompt, result, kwargs)
+            return _status(result, run), result
+
+        result: MultiResult = await self._drive(run, body)
+        return result.files
+
+    def _spawn(self, run: Run, wid: str) -> Any:
+        index, kwargs, path = self._plan[wid]
+        return run.spawn(wid, self._messages, kwargs, label=f"call {index}",
+                         sink=FileSink(path))
+
+    def _collect(self, outcomes: list[WorkerOutcome]) -> MultiResult:
+        result = MultiResult(files={})
+        for outcome in outcomes:
+            index, _, path = self._plan[outcome.worker_id]
+            tid = task_id(index)
+            result.outcomes[tid] = outcome
+            result.paths[tid] = str(path)
+            result.files[tid] = str(path) if outcome.ok else _error_text(outcome, path)
+        return result
+
+    async def retry_worker(self, worker_id: str) -> WorkerOutcome:
+        """Run one call of the last run again (same worker id, file and params).
+
+        Meant for a failed or cancelled call after the run ended; its events flow to the
+        listeners again and ``last_result`` is updated.
+
+        Raises:
+            InputError: no finished run, or no such worker in it.
+        """
+        run = self._last_run
+        if run is None or self.last_result is None or run in self._active:
+            raise InputError("there is no finished multi-call run to retry a call of")
+        if worker_id not in self._plan:
+            raise InputError(f"run {run.run_id} has no worker {worker_id!r}")
+        # The recorder takes events after the run ended: the worker's earlier attempt is moved
+        # aside (``<worker>.attempt-N.md``) and the manifest follows the new one.
+        run.finished = False
+        run.cancel_requested = False
+        self._active.append(run)
+        try:
+            outcome = (await run.gather([self._spawn(run, worker_id)]))[0]
+        finally:
+            self._active.remove(run)
+        result = self.last_result
+        fresh = self._collect([outcome])
+        result.outcomes.update(fresh.outcomes)
+        result.files.update(fresh.files)
+        run.finish(_status(result, run), result)
+        return outcome
+
+    async def _aggregate(self, run: Run, mode: str, prompt: str, result: MultiResult,
+                         kwargs: dict[str, Any]) -> AggregateResult:
+        done = [(t, o.content) for t, o in result.outcomes.items() if o.ok and o.content.strip()]
+        inputs = tuple(t for t, _ in done)
+        step = 1
+        run.emit(StepStarted(run.run_id, step, 1, mode, AGGREGATE_WORKER))
+        if not done:
+            agg = AggregateResult(mode, "", error="no call finished with an answer")
+        elif mode == "vote":
+            agg = _vote(done)
+        else:
+            texts = [text for _, text in done]
+            ask = select_prompt(prompt, texts) if mode == "select" else synthesize_prompt(
+                prompt, texts)
+            out = await run.run_one(AGGREGATE_WORKER, [{"role": "user", "content": ask}],
+                                    kwargs, label=mode, step=step)
+            if not out.ok:
+                agg = AggregateResult(mode, "", error=out.reason or "aggregation failed")
+            elif mode == "synthesize":
+                agg = AggregateResult(mode, out.content)
+            else:
+                number = parse_selection(out.content, len(done))
+                agg = (AggregateResult(mode, done[number - 1][1], chosen=done[number - 1][0])
+                       if number else AggregateResult(mode, "", error="the reply named no response"))
+        agg = AggregateResult(agg.mode, agg.answer, agg.chosen, agg.vote, agg.error, inputs)
+        run.emit(StepFinished(run.run_id, step, agg.answer, AGGREGATE_WORKER))
+        return agg
+
+
+def _vote(done: list[tuple[str, str]]) -> AggregateResult:
+    vote = majority_vote([text for _, text in done])
+    if vote is None:
+        return AggregateResult("vote", "", error="no answer could be extracted")
+    winner = answer_key(vote.winner)
+    chosen = next((t for t, text in done if answer_key(extract_answer(text)) == winner), None)
+    return AggregateResult("vote", vote.winner, chosen=chosen, vote=vote)
+
+
+def _status(result: MultiResult, run: Run) -> str:
+    if run.cancel_requested:
+        return "cancelled"
+    failed = len(result.failed)
+    if not failed:
+        return "done"
+    return "failed" if failed == len(result.outcomes) else "partial"
+
+
+def _error_text(outcome: WorkerOutcome, path: Path) -> str:
+    return f"ERROR: {outcome.reason} (partial text kept in {path})"
+
+
+def _check(prompt: str, num_calls: int, mode: str | None, concurrency: int | None) -> None:
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise InputError("the prompt is empty")
+    if not isinstance(num_calls, int) or num_calls < 1:
+        raise InputError(f"num_calls must be at least 1, got {num_calls!r}")
+    if num_calls > MAX_CALLS:
+        raise InputError(f"num_calls {num_calls} is more than the limit of {MAX_CALLS}")
+    if mode is not None and mode not in AGGREGATE_MODES:
+        raise InputError(f"aggregate must be one of {', '.join(AGGREGATE_MODES)}, got {mode!r}")
+    if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
+        raise InputError(f"concurrency must be at least 1, got {concurrency!r}")
+
+
+def prepare_output_dir(output_dir: str | os.PathLike[str]) -> Path:
+    """Create ``output_dir`` if needed and make sure files can be written in it."""
+    folder = Path(output_dir).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(f"output folder {folder} exists and is not a folder") from None
+    except OSError as exc:
+        raise InputError(f"cannot create output folder {folder}: {exc.strerror}") from None
+    if not folder.is_dir():
+        raise InputError(f"output folder {folder} exists and is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"output folder {folder} is not writable")
+    return folder
+
+
+def _safe_base(base_filename: str) -> str:
+    from ..sanitize import safe_filename
+
+    return safe_filename(base_filename or "output")
+
+
+def _per_call_kwargs(kwargs: dict[str, Any], n: int, seeds: Any,
+                     temperatures: Sequence[float] | None) -> list[dict[str, Any]]:
+    """Each call's generation kwargs: the shared ones plus its own seed/temperature."""
+    if isinstance(seeds, bool) or (seeds is not None and not isinstance(seeds, (int, list, tuple))):
+        raise InputError(f"seeds must be an int or a list of ints, got {seeds!r}")
+    if isinstance(seeds, (list, tuple)) and not seeds:
+        raise InputError("seeds is an empty list")
+    if temperatures is not None:
+        temperatures = list(temperatures)
+        if not temperatures:
+            raise InputError("temperatures is an empty list")
+        bad = [t for t in temperatures if not isinstance(t, (int, float)) or t < 0]
+        if bad:
+            raise InputError(f"temperatures must be numbers >= 0, got {bad[0]!r}")
+    out = []
+    for i in range(n):
+        call = dict(kwargs)
+        if isinstance(seeds, int):
+            call["seed"] = seeds + i
+        elif seeds:
+            call["seed"] = seeds[i % len(seeds)]
+        if temperatures:
+            call["temperature"] = temperatures[i % len(temperatures)]
+        out.append(call)
+    return out

@@ -1,0 +1,284 @@
+"""One run's worker machinery: the semaphore, one task per worker, events, cancellation.
+
+A *worker* is one model request (a chain step, one of N parallel calls, a debate seat in one
+round). It streams through ``BaseModel.stream`` and reports everything as run events tagged
+with its worker id: ``WorkerQueued`` (at once), ``WorkerStarted`` (when a concurrency slot is
+free and the request goes out), ``FirstToken``, ``TextDelta``, ``Retrying``, then
+``WorkerFinished`` or ``WorkerFailed`` with the partial text.
+
+Cancellation: ``Run.cancel_worker`` / ``Run.cancel`` cancel worker tasks; cancelling the task
+that consumes a stream closes its HTTP response, so the server aborts the request. Worker
+tasks are always awaited through ``Run.gather``, so cancelling the task that called ``run()``
+still propagates while a cancelled worker only ends itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..errors import AgentDeckError, InputError, TruncatedStreamError
+from ..model import BaseModel
+from ..types import (
+    ChatMessage,
+    Delta,
+    EventListener,
+    FirstToken,
+    Retrying,
+    RunEvent,
+    RunFinished,
+    StreamFinished,
+    StreamMetrics,
+    TextDelta,
+    Usage,
+    WorkerFailed,
+    WorkerFinished,
+    WorkerQueued,
+    WorkerStarted,
+    now,
+)
+
+__all__ = ["Run", "Sink", "WorkerOutcome", "think_text"]
+
+
+class Sink(Protocol):
+    """Somewhere a worker's text goes as it streams (a seed-style output file)."""
+
+    def write(self, content: str, reasoning: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class WorkerOutcome:
+    """How one worker ended: its text (complete or partial) and why it stopped."""
+
+    worker_id: str
+    content: str = ""
+    reasoning: str = ""
+    error: Exception | None = None
+    cancelled: bool = False
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    metrics: StreamMetrics | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the stream ended well."""
+        return self.error is None and not self.cancelled
+
+    @property
+    def text(self) -> str:
+        """Content with reasoning wrapped in ``<think>`` first, as ``call_stream`` joins it."""
+        return think_text(self.content, self.reasoning)
+
+    @property
+    def reason(self) -> str:
+        """One line saying why the worker did not finish ('' when it did)."""
+        if self.cancelled:
+            return "cancelled"
+        if self.error is not None:
+            return f"{type(self.error).__name__}: {self.error}"
+        return ""
+
+
+def think_text(content: str, reasoning: str) -> str:
+    """Join reasoning and content the way ``BaseModel.call_stream`` does."""
+    return f"<think>{reasoning}</think>{content}" if reasoning else content
+
+
+class Run:
+    """State of one run: id, semaphore, recorder, listeners and worker tasks."""
+
+    def __init__(
+        self,
+        model: BaseModel,
+        run_id: str,
+        listeners: list[EventListener],
+        concurrency: int | None,
+        recorder: Any = None,
+    ) -> None:
+        self.model = model
+        self.run_id = run_id
+        self.listeners = listeners
+        self.recorder = recorder
+        self.concurrency = concurrency
+        self.semaphore = asyncio.Semaphore(concurrency) if concurrency else None
+        self.tasks: dict[str, asyncio.Task[WorkerOutcome]] = {}
+        self.ended: set[str] = set()
+        self.cancel_requested = False
+        self.finished = False
+        self.status = "running"
+
+    # ------------------------------------------------------------------ events
+
+    def emit(self, event: RunEvent) -> None:
+        """Hand ``event`` to the recorder first (disk is the truth), then every listener."""
+        if self.recorder is not None:
+            self.recorder(event)
+        for listener in self.listeners:
+            listener(event)
+
+    def finish(self, status: str, result: Any = None) -> None:
+        """Emit ``RunFinished`` once and close the recorder."""
+        if self.finished:
+            return
+        self.finished = True
+        self.status = status
+        self.emit(RunFinished(self.run_id, status, result))
+        if self.recorder is not None:
+            self.recorder.close()
+
+    # ------------------------------------------------------------------ workers
+
+    def spawn(
+        self,
+        worker_id: str,
+        messages: list[ChatMessage],
+        kwargs: dict[str, Any],
+        *,
+        label: str = "",
+        step: int | None = None,
+        sink: Sink | None = None,
+        quiet: tuple[type[Exception], ...] = (),
+    ) -> asyncio.Task[WorkerOutcome]:
+        """Queue one worker as its own task (``WorkerQueued`` is emitted right away).
+
+        An error of a ``quiet`` type is returned without ``WorkerFailed`` so the caller can
+        retry the same worker (the chain's context-length shrink).
+        """
+        self.ended.discard(worker_id)
+        self.emit(WorkerQueued(self.run_id, worker_id, label, step))
+        task = asyncio.ensure_future(self._work(worker_id, messages, dict(kwargs), sink, quiet))
+        self.tasks[worker_id] = task
+        return task
+
+    async def gather(self, tasks: list[asyncio.Task[WorkerOutcome]]) -> list[WorkerOutcome]:
+        """Wait for worker tasks; a worker cancelled before it began still gets an outcome."""
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        ids = {task: wid for wid, task in self.tasks.items()}
+        outcomes: list[WorkerOutcome] = []
+        for task, result in zip(tasks, results):
+            if isinstance(result, WorkerOutcome):
+                outcomes.append(result)
+                continue
+            worker_id = ids.get(task, "")
+            if isinstance(result, asyncio.CancelledError):
+                outcome = WorkerOutcome(worker_id, cancelled=True)
+                if worker_id not in self.ended:
+                    self.ended.add(worker_id)
+                    self.emit(WorkerFailed(self.run_id, worker_id, None, "", cancelled=True))
+                outcomes.append(outcome)
+            else:
+                raise result  # a real bug inside a worker: crash loudly
+        return outcomes
+
+    async def run_one(self, worker_id: str, messages: list[ChatMessage], kwargs: dict[str, Any],
+                      **options: Any) -> WorkerOutcome:
+        """Spawn one worker and wait for it."""
+        return (await self.gather([self.spawn(worker_id, messages, kwargs, **options)]))[0]
+
+    def cancel(self) -> None:
+        """Cancel every worker of this run, queued or streaming."""
+        self.cancel_requested = True
+        for task in list(self.tasks.values()):
+            task.cancel()
+
+    def cancel_worker(self, worker_id: str) -> bool:
+        """Cancel one worker; False when it is not running."""
+        task = self.tasks.get(worker_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    async def _work(
+        self,
+        worker_id: str,
+        messages: list[ChatMessage],
+        kwargs: dict[str, Any],
+        sink: Sink | None,
+        quiet: tuple[type[Exception], ...],
+    ) -> WorkerOutcome:
+        run_id, emit = self.run_id, self.emit
+        content: list[str] = []
+        reasoning: list[str] = []
+        outcome = WorkerOutcome(worker_id)
+        finished = False
+        try:
+            if self.semaphore is not None:
+                await self.semaphore.acquire()
+            try:
+                t0 = now()
+                emit(WorkerStarted(run_id, worker_id, t0))
+                first = True
+                async for event in self.model.stream(messages, **kwargs):
+                    kind = type(event)
+                    if kind is Delta:
+                        if event.index or not (event.content or event.reasoning):
+                            continue
+                        t = now()
+                        if first:
+                            first = False
+                            emit(FirstToken(run_id, worker_id, t - t0, t))
+                        if event.content:
+                            content.append(event.content)
+                        if event.reasoning:
+                            reasoning.append(event.reasoning)
+                        if sink is not None:
+                            _write(sink, event.content, event.reasoning)
+                        emit(TextDelta(run_id, worker_id, event.content, event.reasoning, t))
+                    elif kind is Retrying:
+                        emit(dataclasses.replace(event, run_id=run_id, worker_id=worker_id))
+                    elif kind is StreamFinished:
+                        finished = True
+                        completion = event.completion
+                        outcome.finish_reason = completion.finish_reason
+                        outcome.usage = completion.usage
+                        outcome.metrics = completion.metrics
+            finally:
+                if self.semaphore is not None:
+                    self.semaphore.release()
+            if not finished:
+                raise TruncatedStreamError("the stream ended without a finish event")
+        except asyncio.CancelledError:
+            # Swallowed on purpose: Run.gather re-raises when the run itself was cancelled.
+            outcome.cancelled = True
+            self._end(outcome, content, reasoning, sink)
+            self.ended.add(worker_id)
+            emit(WorkerFailed(run_id, worker_id, None, outcome.content, cancelled=True))
+            return outcome
+        except AgentDeckError as error:
+            outcome.error = error
+            self._end(outcome, content, reasoning, sink)
+            if not isinstance(error, quiet):
+                self.ended.add(worker_id)
+                emit(WorkerFailed(run_id, worker_id, error, outcome.content))
+            return outcome
+        self._end(outcome, content, reasoning, sink)
+        self.ended.add(worker_id)
+        emit(WorkerFinished(run_id, worker_id, outcome.finish_reason, outcome.usage,
+                            outcome.metrics))
+        return outcome
+
+    @staticmethod
+    def _end(outcome: WorkerOutcome, content: list[str], reasoning: list[str],
+             sink: Sink | None) -> None:
+        outcome.content = "".join(content)
+        outcome.reasoning = "".join(reasoning)
+        if sink is not None:
+            try:
+                sink.close()
+            except OSError:
+                pass  # the write error, if any, was already reported
+
+
+def _write(sink: Sink, content: str, reasoning: str) -> None:
+    """Write to a sink; a disk error fails this worker only (listeners' errors stay loud)."""
+    try:
+        sink.write(content, reasoning)
+    except OSError as exc:
+        where = getattr(sink, "path", "the output file")
+        raise InputError(f"cannot write {where}: {exc.strerror or exc}") from exc

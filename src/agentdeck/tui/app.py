@@ -1,0 +1,121 @@
+"""``AgentDeckApp``: owns the settings, the connection and the run store; screens do the rest."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from agentdeck.errors import AgentDeckError
+
+from .backend import Backend
+from .messages import ConnectionChanged
+
+__all__ = ["AgentDeckApp"]
+
+
+class AgentDeckApp(App[int]):
+    """The agentdeck terminal app. ``run_app`` is the way in."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "agentdeck"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1", "show_help_panel", "Keys", show=False),
+    ]
+
+    def __init__(
+        self,
+        settings: Any,
+        *,
+        demo: bool = False,
+        store: Any = None,
+        sim_config: Any = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        """The settings in force; replaced (never mutated) when the settings screen saves."""
+        self.backend = Backend(settings, demo=demo, sim_config=sim_config)
+        if store is None:
+            from agentdeck.store import RunStore
+
+            store = RunStore()
+        self.store = store
+        """Where every run is recorded; the history screen reads it."""
+
+    @property
+    def model(self) -> Any:
+        return self.backend.model
+
+    async def on_mount(self) -> None:
+        from .screens.main import MainScreen
+
+        if self.ansi_color:
+            self.theme = "textual-ansi"
+        await self.push_screen(MainScreen())
+        self.reconnect()
+
+    def reconnect(self, settings: Any | None = None) -> None:
+        """Connect (again) in the background; the main screen shows progress in its status."""
+        self.run_worker(self._connect(settings), group="connect", exclusive=True)
+
+    async def _connect(self, settings: Any | None) -> None:
+        try:
+            await self.backend.connect(settings)
+        except AgentDeckError as exc:
+            self.notify(str(exc), title=f"Cannot connect: {exc.kind}", severity="error",
+                        markup=False, timeout=10)
+        if settings is not None:
+            self.settings = settings
+        for screen in self.screen_stack:
+            screen.post_message(ConnectionChanged())
+
+    async def on_unmount(self) -> None:
+        await self.backend.close()
+
+    # ------------------------------------------------------------------ quitting
+
+    async def action_quit(self) -> None:
+        """Quit; with runs in flight ask first, then cancel them (partial text is kept)."""
+        from .screens.main import MainScreen
+        from .screens.quit import QuitScreen
+
+        main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+        if isinstance(self.screen, QuitScreen):
+            return
+        if main is None or not main.run_in_flight:
+            self.exit(0)
+            return
+
+        async def decided(confirmed: bool | None) -> None:
+            if confirmed:
+                await main.cancel_and_wait()
+                self.exit(0)
+
+        self.push_screen(QuitScreen(main.in_flight_summary()), decided)
+
+    # ------------------------------------------------------------------ screens + palette
+
+    def action_settings(self) -> None:
+        from .screens.settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
+
+    def action_history(self) -> None:
+        from .screens.history import HistoryScreen
+
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action of the current screen plus the app's, so the palette lists them all."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Settings", "Endpoint profiles and defaults (F2)", self.action_settings)
+        yield SystemCommand("History", "Past runs from the run store (F3)", self.action_history)
+        commands = getattr(screen, "palette_commands", None)
+        if commands is not None:
+            for title, help_text, callback in commands():
+                yield SystemCommand(title, help_text, callback)

@@ -1,0 +1,89 @@
+"""``HistoryScreen``: past runs from the run store, newest first; Enter opens one read-only."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+__all__ = ["HistoryScreen"]
+
+LIMIT = 500
+"""Most runs listed; older ones stay on disk (``agentdeck runs`` lists them all)."""
+
+_STATUS_STYLE = {
+    "done": "green",
+    "partial": "yellow",
+    "failed": "red",
+    "cancelled": "magenta",
+    "interrupted": "bold red",
+    "running": "cyan",
+    "corrupt": "bold red",
+}
+
+
+class HistoryScreen(Screen[None]):
+    """The run list. Model text and prompts are shown as plain Text, never as markup."""
+
+    CSS_PATH = "history.tcss"
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Back"),
+        Binding("enter", "open", "Open", show=True, priority=True),
+        Binding("f5,ctrl+r", "reload", "Reload"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static("History: runs in the run store, newest first", id="title")
+        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield Static(id="where", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("when", "system", "status", "workers", "prompt")
+        self.action_reload()
+        table.focus()
+
+    def action_reload(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        table = self.query_one(DataTable)
+        table.clear()
+        runs = store.list_runs(limit=LIMIT)
+        for info in runs:
+            status = info.status
+            table.add_row(
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.created)),
+                info.system,
+                Text(status, style=_STATUS_STYLE.get(status, "")),
+                str(len(info.workers)),
+                Text(info.prompt_head, no_wrap=True, overflow="ellipsis"),
+                key=info.run_id,
+            )
+        where = self.query_one("#where", Static)
+        where.update(f"{len(runs)} runs in {store.root}" if runs else
+                     f"No runs yet in {store.root}: send a prompt from the main screen.")
+
+    def action_open(self) -> None:
+        from .run_view import RunViewScreen
+
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return
+        run_id = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        info = self.app.store.load_run(run_id)  # type: ignore[attr-defined]
+        self.app.push_screen(RunViewScreen(info))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        # A mouse click on a row (Enter is handled by the priority binding above).
+        event.stop()
+        self.action_open()
+
+    def palette_commands(self) -> Any:
+        yield "Open run", "Open the highlighted run read-only (Enter)", self.action_open
+        yield "Reload", "Read the run store again (F5)", self.action_reload
+        yield "Back", "Return to the main screen (Esc)", self.app.pop_screen

@@ -1,0 +1,319 @@
+"""``MainScreen``: prompt, system picker, live output and status; it owns the run in flight."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
+
+from agentdeck.errors import AgentDeckError
+from agentdeck.types import RunEvent
+from agentdeck.types import WorkerFailed as WorkerFailedEvent
+
+from ..live import LiveRun, WorkerState
+from ..messages import ConnectionChanged
+from ..runner import RunOptions, build_system, run_system
+from ..widgets.output_pane import OutputPane
+from ..widgets.prompt_box import Attachment, PromptBox
+from ..widgets.status_line import StatusLine
+from ..widgets.system_picker import SystemPicker
+from ..widgets.worker_grid import WorkerGrid
+
+__all__ = ["MainScreen"]
+
+FRAME = 1 / 20
+"""Seconds between flushes of streamed text to the widgets (issue 4: about 20 Hz)."""
+POLL = 2.0
+"""Seconds between server health / metrics polls."""
+WIDE = 120
+"""Columns from which the prompt box gets more rows."""
+
+EMPTY = (
+    "Type a prompt above and press ctrl+s (or F5) to send it.\n\n"
+    "ctrl+t picks the system (Basic, Context, Chain, Multi-call, Debate), ctrl+o attaches a "
+    "context file or long text, F2 opens settings, F3 the history of past runs, ctrl+p lists "
+    "every command."
+)
+
+
+class MainScreen(Screen[None]):
+    """The screen the app opens on."""
+
+    CSS_PATH = "main.tcss"
+    BINDINGS = [
+        Binding("ctrl+s,f5", "send", "Send", priority=True, key_display="^s"),
+        Binding("ctrl+o", "attach", "Attach", priority=True, key_display="^o"),
+        Binding("ctrl+t,f4", "cycle_system", "System", priority=True, key_display="^t"),
+        Binding("ctrl+g", "cancel_all", "Cancel", priority=True, key_display="^g"),
+        Binding("ctrl+f", "zoom", "Zoom", priority=True, show=False),
+        Binding("ctrl+n", "new_prompt", "New prompt", priority=True, show=False),
+        Binding("f2", "app.settings", "Settings"),
+        Binding("f3", "app.history", "History"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live: LiveRun | None = None
+        """The current (or last) run's buffers."""
+        self.system: Any = None
+        """The current (or last) agent or system; kept after the run for retries."""
+        self._worker: Worker[None] | None = None
+        self._last: tuple[RunOptions, str, Attachment | None] | None = None
+        self._failures: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        settings = self.app.settings  # type: ignore[attr-defined]
+        yield StatusLine(id="status")
+        yield PromptBox(id="prompt")
+        yield SystemPicker(_defaults(settings), id="picker")
+        yield OutputPane(id="output", empty_text=EMPTY)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(FRAME, self.flush_frame)
+        self.set_interval(POLL, self.poll_server)
+        self._show_connection()
+        self.query_one(PromptBox).focus_prompt()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= WIDE, "-wide")
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def run_in_flight(self) -> bool:
+        return self._worker is not None and self._worker.is_running
+
+    def in_flight_summary(self) -> str:
+        """One line for the quit prompt: how many workers are still going."""
+        live = self.live
+        if live is None:
+            return "A run is starting."
+        going = sum(1 for b in live.buffers.values() if not b.state.finished)
+        return f"{live.system or 'run'} {live.run_id}: {going} of {len(live.buffers)} workers going."
+
+    # ------------------------------------------------------------------ frame + poll
+
+    def flush_frame(self) -> None:
+        """Push buffered text to the widgets and refresh the status (the ~20 Hz timer)."""
+        live = self.live
+        if live is None:
+            return
+        self.query_one(OutputPane).flush()
+        status = self.query_one(StatusLine)
+        status.tokens_per_s = _run_rate(live) if live.finished else live.tokens_per_s()
+        status.run_state = _run_state(live)
+        if self._failures:
+            failures, self._failures = self._failures, []
+            title = "A worker failed" if len(failures) == 1 else f"{len(failures)} workers failed"
+            self.notify("\n".join(failures[:3]), title=title, severity="error", markup=False,
+                        timeout=8)
+
+    @work(exclusive=True, group="poll")
+    async def poll_server(self) -> None:
+        """Health and vLLM gauges for the status line; a failing server only turns it red."""
+        self.query_one(StatusLine).server = await self.app.backend.poll()  # type: ignore[attr-defined]
+
+    @on(ConnectionChanged)
+    def _show_connection(self) -> None:
+        backend = self.app.backend  # type: ignore[attr-defined]
+        status = self.query_one(StatusLine)
+        status.profile = backend.profile_name
+        status.model = backend.model.model_name if backend.model is not None else "(no model)"
+        self.poll_server()
+
+    # ------------------------------------------------------------------ running
+
+    def action_send(self) -> None:
+        self.query_one(PromptBox).submit()
+
+    @on(PromptBox.Submitted)
+    def _submitted(self, event: PromptBox.Submitted) -> None:
+        if self.run_in_flight:
+            self.notify("A run is in flight: cancel it first (ctrl+g).", severity="warning")
+            return
+        try:
+            options = self.query_one(SystemPicker).options()
+        except AgentDeckError as exc:
+            self.notify(str(exc), title="Check the parameters", severity="error", markup=False)
+            return
+        self.start_run(options, event.text, event.attachment)
+
+    def start_run(self, options: RunOptions, prompt: str, attachment: Attachment | None) -> None:
+        """Run ``prompt`` with ``options`` in a worker (the one entry point, tests use it too)."""
+        model = self.app.backend.model  # type: ignore[attr-defined]
+        if model is None:
+            self.notify("Not connected yet: check the profile in settings (F2).",
+                        severity="error")
+            return
+        if not prompt.strip():
+            self.notify("The prompt is empty: type something first.", severity="warning")
+            return
+        text = attachment.text if attachment else None
+        try:
+            system = build_system(options, model, attachment=text,
+                                  listeners=[], store=self.app.store)  # type: ignore[attr-defined]
+        except AgentDeckError as exc:
+            self.notify(str(exc), title="Cannot run", severity="error", markup=False)
+            return
+        self._last = (options, prompt, attachment)
+        self._begin(system, options.system)
+        self._worker = self.run_prompt(system, options, prompt, text)
+
+    def _begin(self, system: Any, kind: str) -> None:
+        live = LiveRun()
+        system.add_listener(live)
+        system.add_listener(self._collect_failures)
+        self.live, self.system = live, system
+        self.query_one(OutputPane).show(live, kind)
+        self.query_one(StatusLine).run_state = "starting"
+
+    @work(exclusive=True, group="run")
+    async def run_prompt(
+        self, system: Any, options: RunOptions, prompt: str, text: str | None
+    ) -> None:
+        """Drive one run; server errors become notifications (and show on their cards)."""
+        try:
+            await run_system(system, options, prompt, text)
+        except AgentDeckError as exc:
+            self.notify(str(exc), title=exc.kind, severity="error", markup=False, timeout=10)
+        finally:
+            self.flush_frame()
+
+    @work(exclusive=True, group="run")
+    async def retry_one(self, worker_id: str) -> None:
+        """Run one failed or cancelled worker of the last multi-call run again."""
+        try:
+            await self.system.retry_worker(worker_id)
+        except AgentDeckError as exc:
+            self.notify(str(exc), title=exc.kind, severity="error", markup=False)
+        finally:
+            self.flush_frame()
+
+    def _collect_failures(self, event: RunEvent) -> None:
+        # Collected here, shown once per frame: 64 failing workers make one notification.
+        if type(event) is WorkerFailedEvent and not event.cancelled:
+            self._failures.append(f"{event.worker_id}: {event.reason}")
+
+    # ------------------------------------------------------------------ worker actions
+
+    def action_cancel_all(self) -> None:
+        if not self.run_in_flight:
+            self.notify("Nothing is running.")
+            return
+        self.system.cancel()
+        self.notify("Cancelling every worker; partial text is kept.")
+
+    async def cancel_and_wait(self, timeout: float = 5.0) -> None:
+        """Cancel the run in flight and wait until its files are closed (used when quitting)."""
+        worker = self._worker
+        if worker is None or not worker.is_running:
+            return
+        self.system.cancel()
+        import asyncio
+
+        try:
+            await asyncio.wait_for(worker.wait(), timeout)
+        except (WorkerCancelled, WorkerFailed):
+            pass
+        except asyncio.TimeoutError:
+            worker.cancel()
+
+    @on(WorkerGrid.CancelRequested)
+    def _cancel_one(self, event: WorkerGrid.CancelRequested) -> None:
+        if self.run_in_flight and self.system.cancel_worker(event.worker_id):
+            self.notify(f"Cancelling {event.worker_id}.")
+
+    @on(WorkerGrid.CancelAllRequested)
+    def _cancel_all(self) -> None:
+        self.action_cancel_all()
+
+    @on(WorkerGrid.RetryRequested)
+    def _retry(self, event: WorkerGrid.RetryRequested) -> None:
+        live = self.live
+        buf = live.buffers.get(event.worker_id) if live else None
+        if buf is None or buf.state not in (WorkerState.FAILED, WorkerState.CANCELLED):
+            self.notify("Only a failed or cancelled worker can be retried.")
+        elif self.run_in_flight:
+            self.notify("Wait for the run to end before retrying one worker.", severity="warning")
+        elif hasattr(self.system, "retry_worker"):
+            self._worker = self.retry_one(event.worker_id)
+        elif self._last is not None:
+            self.start_run(*self._last)
+
+    @on(WorkerGrid.ZoomRequested)
+    def _zoom(self, event: WorkerGrid.ZoomRequested) -> None:
+        self.zoom(event.worker_id)
+
+    def action_zoom(self) -> None:
+        live = self.live
+        if live is None or not live.order:
+            self.notify("Nothing to zoom into yet.")
+            return
+        pane = self.query_one(OutputPane)
+        worker_id = pane.grid.focused_worker if pane.view == "grid" else None
+        self.zoom(worker_id or live.order[-1])
+
+    def zoom(self, worker_id: str) -> None:
+        from .zoom import ZoomScreen
+
+        if self.live is not None and worker_id in self.live.buffers:
+            self.app.push_screen(ZoomScreen(self.live, worker_id))
+
+    # ------------------------------------------------------------------ editing
+
+    def action_attach(self) -> None:
+        self.query_one(PromptBox).open_attach()
+
+    def action_cycle_system(self) -> None:
+        self.query_one(SystemPicker).cycle_system()
+
+    def action_new_prompt(self) -> None:
+        box = self.query_one(PromptBox)
+        box.text = ""
+        box.focus_prompt()
+
+    def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], Any]]]:
+        """Every action of this screen for the command palette."""
+        yield "Send prompt", "Run the prompt with the chosen system (ctrl+s, F5)", self.action_send
+        yield "Attach file", "Attach a context file or long text (ctrl+o)", self.action_attach
+        yield "Next system", "Basic, Context, Chain, Multi-call, Debate (ctrl+t)", \
+            self.action_cycle_system
+        yield "Cancel all", "Cancel every worker of the run (ctrl+g)", self.action_cancel_all
+        yield "Zoom", "Full-screen transcript of the focused worker (ctrl+f)", self.action_zoom
+        yield "New prompt", "Clear the prompt box (ctrl+n)", self.action_new_prompt
+
+
+def _defaults(settings: Any) -> RunOptions:
+    """The picker's starting values, from the settings' defaults."""
+    from .settings import ui_num_calls
+
+    params = settings.params
+    return RunOptions(
+        temperature=params.temperature,
+        max_tokens=params.max_tokens,
+        num_calls=ui_num_calls(settings),
+        concurrency=settings.concurrency,
+    )
+
+
+def _run_state(live: LiveRun) -> str:
+    """"running 3/8 done", "done", "partial"..., for the status line."""
+    if live.finished:
+        return live.status
+    done = sum(1 for b in live.buffers.values() if b.state.finished)
+    return f"running {done}/{len(live.buffers)} done"
+
+
+def _run_rate(live: LiveRun) -> float | None:
+    """Average output tokens/s of a finished run, first request to last answer."""
+    starts = [b.started_t for b in live.buffers.values() if b.started_t is not None]
+    ends = [b.finished_t for b in live.buffers.values() if b.finished_t is not None]
+    if not starts or not ends or max(ends) <= min(starts):
+        return None
+    return sum(b.tokens for b in live.buffers.values()) / (max(ends) - min(starts))

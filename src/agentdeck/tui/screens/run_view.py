@@ -1,0 +1,155 @@
+"""``RunViewScreen``: a past run, read-only, in the same views it had live.
+
+The run's files are read once into a ``LiveRun`` (the same buffers a live run fills), so the
+grid, chain and stream views need no second code path for history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from agentdeck.types import RunFinished, RunStarted, StepFinished, StepStarted
+
+from ..clipboard import copy_text
+from ..live import LiveRun, WorkerBuffer, WorkerState
+from ..widgets.output_pane import OutputPane
+from ..widgets.worker_grid import WorkerGrid
+
+__all__ = ["RunViewScreen", "live_from_disk"]
+
+_STATES = {
+    "done": WorkerState.DONE,
+    "cancelled": WorkerState.CANCELLED,
+    "queued": WorkerState.QUEUED,
+    "running": WorkerState.STREAMING,
+}
+
+
+def live_from_disk(info: Any) -> LiveRun:
+    """Fill a ``LiveRun`` from a recorded run (``store.load_run``): texts, states, steps."""
+    live = LiveRun()
+    live(RunStarted(info.run_id, info.system))
+    for entry in info.workers:
+        worker_id = str(entry.get("id"))
+        status = str(entry.get("status") or "")
+        buf = WorkerBuffer.from_text(
+            worker_id,
+            info.read_text(worker_id),
+            info.read_reasoning(worker_id),
+            label=str(entry.get("label") or worker_id),
+            state=_STATES.get(status, WorkerState.FAILED),
+        )
+        buf.step = entry.get("step")
+        buf.finish_reason = entry.get("finish_reason")
+        if status == "interrupted":
+            buf.error = "interrupted: the process ended before this worker finished"
+        elif status == "cancelled":
+            buf.error = "cancelled"
+        elif entry.get("error"):
+            buf.error = str(entry["error"])
+        usage = entry.get("usage") or {}
+        buf.tokens = int(usage.get("completion_tokens") or 0)
+        metrics = entry.get("metrics") or {}
+        buf.ttft = metrics.get("ttft", entry.get("ttft"))
+        buf.final_tokens_per_s = metrics.get("tokens_per_s")
+        live.buffers[worker_id] = buf
+        live.order.append(worker_id)
+        live.dirty.add(worker_id)
+    for step in info.steps:
+        number = int(step.get("step") or 0)
+        live(StepStarted(info.run_id, number, step.get("total"), str(step.get("label") or ""),
+                         str(step.get("worker_id") or "")))
+        if step.get("output_file"):
+            live(StepFinished(info.run_id, number, info.read_step(number),
+                              str(step.get("worker_id") or "")))
+    live(RunFinished(info.run_id, info.status))
+    return live
+
+
+class RunViewScreen(Screen[None]):
+    """One recorded run. Keys copy a worker's text or reveal its file; nothing is editable."""
+
+    CSS_PATH = "run_view.tcss"
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Back"),
+        Binding("y", "copy", "Copy text"),
+        Binding("p", "reveal", "File path"),
+        Binding("ctrl+f", "zoom", "Zoom"),
+    ]
+
+    def __init__(self, info: Any) -> None:
+        super().__init__()
+        self.info = info
+        self.live = live_from_disk(info)
+
+    def compose(self) -> ComposeResult:
+        info = self.info
+        head = f"{info.run_id} · {info.system} · {info.status} · {info.model or ''}"
+        yield Static(head, id="title", markup=False)
+        yield Static(f"prompt: {info.prompt_head}", id="prompt", markup=False)
+        yield OutputPane(id="output", empty_text="This run recorded no workers.")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        pane = self.query_one(OutputPane)
+        if self.live.order:
+            pane.show(self.live, self.info.system)
+            pane.focus_output()
+        # Flushed a few times while the views lay themselves out, then the run never changes.
+        self.set_interval(1 / 10, pane.flush, repeat=5)
+
+    def _worker_id(self) -> str | None:
+        pane = self.query_one(OutputPane)
+        if not self.live.order:
+            return None
+        if pane.view == "grid":
+            return pane.grid.focused_worker or self.live.order[0]
+        return self.live.order[-1]
+
+    def action_copy(self) -> None:
+        worker_id = self._worker_id()
+        if worker_id is not None:
+            copy_text(self.app, self.live.buffers[worker_id].text,
+                      self.info.worker_path(worker_id))
+
+    def action_reveal(self) -> None:
+        worker_id = self._worker_id()
+        if worker_id is None:
+            return
+        path = self.info.worker_path(worker_id)
+        self.app.copy_to_clipboard(str(path))
+        self.notify(f"{path}\n(path copied to the clipboard)", title=worker_id, markup=False,
+                    timeout=10)
+
+    def action_zoom(self) -> None:
+        worker_id = self._worker_id()
+        if worker_id is not None:
+            self._open_zoom(worker_id)
+
+    def _open_zoom(self, worker_id: str) -> None:
+        from .zoom import ZoomScreen
+
+        self.app.push_screen(ZoomScreen(self.live, worker_id))
+
+    @on(WorkerGrid.ZoomRequested)
+    def _zoom_requested(self, event: WorkerGrid.ZoomRequested) -> None:
+        self._open_zoom(event.worker_id)
+
+    @on(WorkerGrid.CancelRequested)
+    @on(WorkerGrid.CancelAllRequested)
+    @on(WorkerGrid.RetryRequested)
+    def _read_only(self) -> None:
+        self.notify("This is a past run (read-only): send it again from the main screen.")
+
+    def palette_commands(self) -> Any:
+        yield "Copy text", "Copy the focused worker's text (y)", self.action_copy
+        yield "Reveal file", "Show and copy the focused worker's file path (p)", \
+            self.action_reveal
+        yield "Zoom", "Full-screen transcript of the focused worker (ctrl+f)", self.action_zoom
+        yield "Back", "Return to the history (Esc)", self.app.pop_screen

@@ -1,0 +1,283 @@
+"""``SettingsScreen``: endpoint profiles, a connection test, and the defaults of every run.
+
+The API key is never displayed: the key field starts empty (typing replaces the saved key) and
+the label says where the current key comes from. A key that came from the environment is never
+written to the file (``config.save_settings`` keeps env and flag values out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, Select, Static
+
+from agentdeck.errors import AgentDeckError, ConfigError
+
+from ..backend import measure_latency
+
+__all__ = ["SettingsScreen", "ui_num_calls"]
+
+NEW = "\x00new"
+"""Select value of the "new profile" entry (cannot clash with a profile name)."""
+DEFAULT_CALLS = 4
+
+
+def ui_num_calls(settings: Any) -> int:
+    """Default calls for Multi-call / seats for Debate, kept in ``[ui] num_calls``."""
+    value = settings.ui.extra.get("num_calls", DEFAULT_CALLS)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
+        else DEFAULT_CALLS
+
+
+def _row(label: str, *widgets: Any, id: str | None = None) -> Horizontal:
+    return Horizontal(Label(label, classes="field-label"), *widgets, classes="field", id=id)
+
+
+class SettingsScreen(Screen[None]):
+    """Edit a profile and the defaults; ctrl+s saves to the config file and reconnects."""
+
+    CSS_PATH = "settings.tcss"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("ctrl+t", "test_connection", "Test connection", priority=True),
+        Binding("ctrl+l", "load_models", "Load models", priority=True),
+    ]
+
+    def compose(self) -> ComposeResult:
+        settings = self.app.settings  # type: ignore[attr-defined]
+        names = [(name + (" (built-in simulator)" if p.is_builtin_sim else ""), name)
+                 for name, p in settings.profiles.items()]
+        names.append(("+ new profile", NEW))
+        params = settings.params
+        with VerticalScroll(id="form"):
+            yield Static("Settings · endpoint profile", classes="section")
+            yield _row("Profile", Select(names, compact=True, value=settings.profile.name
+                                         if settings.profile.name in settings.profiles else
+                                         names[0][1], allow_blank=False, id="profile"))
+            yield _row("Name", Input(id="name", compact=True, placeholder="a short name, e.g. gpu1"))
+            yield _row("Base URL", Input(id="base_url", compact=True,
+                                         placeholder="http://127.0.0.1:8000/v1"))
+            yield _row("Model", Input(id="model", compact=True, placeholder="empty: the server's first model"))
+            yield _row("", Select([], compact=True, prompt="models on the server (ctrl+l loads them)",
+                                  id="models"))
+            yield _row("API key", Input(id="api_key", password=True, compact=True))
+            yield Static("", id="key_note", classes="note", markup=False)
+            yield _row("Key env var", Input(id="api_key_env", compact=True,
+                                            placeholder="e.g. VLLM_API_KEY (read at start)"))
+            with Horizontal(classes="buttons"):
+                yield Button("Test connection (ctrl+t)", id="test", compact=True)
+                yield Button("Load models (ctrl+l)", id="load", compact=True)
+            yield Static("", id="test_result", classes="note", markup=False)
+            yield Static("Defaults for every run", classes="section")
+            yield _row("Temperature", Input(_fmt(params.temperature), id="temperature", compact=True,
+                                            type="number", placeholder="server default"))
+            yield _row("Max tokens", Input(_fmt(params.max_tokens), id="max_tokens", compact=True,
+                                           type="integer", placeholder="server default"))
+            yield _row("Calls / seats", Input(str(ui_num_calls(settings)), id="num_calls",
+                                              type="integer", compact=True))
+            yield _row("Concurrency", Input(str(settings.concurrency), id="concurrency",
+                                            type="integer", compact=True))
+            with Horizontal(classes="buttons"):
+                yield Button("Save (ctrl+s)", variant="primary", id="save", compact=True)
+                yield Button("Back (Esc)", id="back", compact=True)
+            yield Static(f"Saved to {settings.path}", classes="note", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._fill(str(self.query_one("#profile", Select).value))
+        self.query_one("#profile", Select).focus()
+
+    # ------------------------------------------------------------------ form <-> profile
+
+    def _profile(self, name: str) -> Any:
+        return self.app.settings.profiles.get(name)  # type: ignore[attr-defined]
+
+    def _fill(self, name: str) -> None:
+        profile = self._profile(name)
+        builtin = profile is not None and profile.is_builtin_sim
+        values = {
+            "name": "" if profile is None else profile.name,
+            "base_url": (profile.base_url or "") if profile else "",
+            "model": (profile.model or "") if profile else "",
+            "api_key_env": (profile.api_key_env or "") if profile else "",
+        }
+        for key, value in values.items():
+            field = self.query_one(f"#{key}", Input)
+            field.value = value
+            field.disabled = builtin
+        key_field = self.query_one("#api_key", Input)
+        key_field.value = ""
+        key_field.disabled = builtin
+        self.query_one("#name", Input).disabled = builtin or profile is not None
+        self.query_one("#key_note", Static).update(_key_note(profile))
+        self.query_one("#test_result", Static).update(
+            "The built-in simulator runs inside the app; add a profile for a real server."
+            if builtin else "")
+
+    @on(Select.Changed, "#profile")
+    def _profile_changed(self, event: Select.Changed) -> None:
+        self._fill(str(event.value))
+
+    @on(Select.Changed, "#models")
+    def _model_picked(self, event: Select.Changed) -> None:
+        if not event.select.is_blank():
+            self.query_one("#model", Input).value = str(event.value)
+
+    def _field(self, key: str) -> str:
+        return self.query_one(f"#{key}", Input).value.strip()
+
+    def _edited_profile(self) -> Any:
+        """The profile as the form describes it, or None for the built-in simulator."""
+        from agentdeck.config import Profile
+
+        chosen = str(self.query_one("#profile", Select).value)
+        old = self._profile(chosen)
+        if old is not None and old.is_builtin_sim:
+            return old
+        name = self._field("name")
+        if not name:
+            raise ConfigError("give the new profile a name", key="name")
+        if old is None and name in self.app.settings.profiles:  # type: ignore[attr-defined]
+            raise ConfigError(f"a profile named {name!r} exists already", key="name")
+        changes: dict[str, Any] = {
+            "base_url": self._field("base_url") or None,
+            "model": self._field("model") or None,
+            "api_key_env": self._field("api_key_env") or None,
+        }
+        if not changes["base_url"]:
+            raise ConfigError("a profile needs a base URL, e.g. http://127.0.0.1:8000/v1",
+                              key="base_url")
+        typed_key = self.query_one("#api_key", Input).value
+        if typed_key:
+            changes["api_key"] = typed_key
+        base = old if old is not None else Profile(name=name)
+        changed = {k: v for k, v in changes.items() if v != getattr(base, k)}
+        return base.edited(**changed) if changed else base
+
+    # ------------------------------------------------------------------ actions
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {"test": self.action_test_connection, "load": self.action_load_models,
+                   "save": self.action_save, "back": self.app.pop_screen}
+        actions[str(event.button.id)]()
+
+    def action_test_connection(self) -> None:
+        self.test_connection(load_only=False)
+
+    def action_load_models(self) -> None:
+        self.test_connection(load_only=True)
+
+    @work(exclusive=True, group="settings-test")
+    async def test_connection(self, load_only: bool) -> None:
+        """Health, latency and the served models of the profile in the form."""
+        from agentdeck.client import VLLMModel
+
+        result = self.query_one("#test_result", Static)
+        try:
+            profile = self._edited_profile()
+        except AgentDeckError as exc:
+            result.update(f"✕ {exc}")
+            return
+        if profile.is_builtin_sim:
+            model = self.app.backend.model  # type: ignore[attr-defined]
+            owned = False
+        else:
+            model = VLLMModel(profile.model or "(any)", profile.base_url, profile.api_key,
+                              verify=profile.ssl_verify())
+            owned = True
+        result.update("testing…")
+        try:
+            latency = await measure_latency(model) * 1000
+            names = [str(m.get("id")) for m in await model.list_models()]
+        except AgentDeckError as exc:
+            result.update(f"✕ {exc.kind}: {exc}")
+            return
+        finally:
+            if owned:
+                await model.close_client()
+        models = self.query_one("#models", Select)
+        models.set_options([(name, name) for name in names])
+        listed = f"{len(names)} model{'s' if len(names) != 1 else ''}: {', '.join(names[:5])}"
+        result.update(f"✓ healthy · {latency:.0f} ms · {listed}" if not load_only
+                      else f"✓ {listed}")
+
+    def action_save(self) -> None:
+        """Write the file, read it back and reconnect with what it now says."""
+        from agentdeck.config import load_settings, save_settings
+
+        settings = self.app.settings  # type: ignore[attr-defined]
+        try:
+            profile = self._edited_profile()
+            updated = self._settings_with(settings, profile)
+            path = save_settings(updated)
+            reloaded = load_settings(path=path)
+        except AgentDeckError as exc:
+            self.notify(str(exc), title="Not saved", severity="error", markup=False, timeout=10)
+            return
+        self.notify(f"Saved to {path}", title="Settings", markup=False)
+        if reloaded.profile.name != profile.name:
+            self.notify(f"The environment or flags select profile {reloaded.profile.name!r}; "
+                        "it stays active", severity="warning", markup=False)
+        self.app.reconnect(reloaded)  # type: ignore[attr-defined]
+        self.app.pop_screen()
+
+    def _settings_with(self, settings: Any, profile: Any) -> Any:
+        """Settings with the edited profile made default and the defaults from the form."""
+        def number(key: str, kind: type) -> Any:
+            raw = self._field(key)
+            if not raw:
+                return None
+            try:
+                return kind(raw)
+            except ValueError:
+                raise ConfigError(f"{raw!r} is not a number", key=key) from None
+
+        params = replace(settings.params, temperature=number("temperature", float),
+                         max_tokens=number("max_tokens", int))
+        calls = number("num_calls", int) or DEFAULT_CALLS
+        concurrency = number("concurrency", int) or settings.concurrency
+        if calls < 1 or concurrency < 1:
+            raise ConfigError("calls and concurrency must be at least 1", key="concurrency")
+        profiles = dict(settings.profiles)
+        profiles[profile.name] = profile
+        source = {**settings.source, "profile": "file", "concurrency": "ui",
+                  "params.temperature": "ui", "params.max_tokens": "ui"}
+        ui = replace(settings.ui, extra=MappingProxyType({**settings.ui.extra,
+                                                          "num_calls": calls}))
+        return replace(settings, profiles=MappingProxyType(profiles), params=params,
+                       concurrency=concurrency, ui=ui, default_profile=profile.name,
+                       source=MappingProxyType(source))
+
+    def palette_commands(self) -> Any:
+        yield "Save settings", "Write the config file and reconnect (ctrl+s)", self.action_save
+        yield "Test connection", "Health, latency and models (ctrl+t)", \
+            self.action_test_connection
+        yield "Load models", "Fill the model list from the server (ctrl+l)", \
+            self.action_load_models
+        yield "Back", "Leave without saving (Esc)", self.app.pop_screen
+
+
+def _fmt(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _key_note(profile: Any) -> str:
+    """Where the key comes from, without ever showing it."""
+    if profile is None:
+        return "Type a key, or name an environment variable that holds it."
+    if profile.is_builtin_sim:
+        return "The simulator needs no key."
+    source = profile.key_source()
+    if source == "none":
+        return "No key set: type one (saved 0600), or name an environment variable."
+    if source.startswith("env"):
+        return f"Key set from {source[4:]} (never written to the file). Typing here replaces it."
+    return "A key is saved (hidden). Leave empty to keep it; typing replaces it."

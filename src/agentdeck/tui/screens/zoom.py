@@ -1,0 +1,70 @@
+"""``ZoomScreen``: one worker's whole transcript as Markdown, full screen; Esc returns."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ..live import LiveRun
+from ..widgets.stream_view import StreamView
+
+__all__ = ["ZoomScreen"]
+
+FRAME = 1 / 20
+
+
+class ZoomScreen(Screen[None]):
+    """Follows ``worker_id`` in ``live``, streaming if it still runs (a retry starts afresh)."""
+
+    CSS_PATH = "zoom.tcss"
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Back"),
+        Binding("c", "copy", "Copy text"),
+    ]
+
+    def __init__(self, live: LiveRun, worker_id: str) -> None:
+        super().__init__()
+        self.live = live
+        self.worker_id = worker_id
+        self._source = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title", markup=False)
+        yield StreamView(id="zoom-stream")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.flush_frame()
+        self.set_interval(FRAME, self.flush_frame)
+        self.query_one(StreamView).focus()
+
+    def flush_frame(self) -> None:
+        buf = self.live.buffers.get(self.worker_id)
+        if buf is None:
+            return
+        view = self.query_one(StreamView)
+        if buf is not self._source:
+            self._source = buf
+            view.set_source(buf)
+        view.flush()
+        figures = [buf.state_text, f"{buf.tokens} tok"]
+        if buf.tokens_per_s:
+            figures.append(f"{buf.tokens_per_s:.0f} tok/s")
+        if buf.ttft is not None:
+            figures.append(f"TTFT {buf.ttft:.2f}s")
+        if buf.error:
+            figures.append(buf.error)
+        self.query_one("#title", Static).update(f"{buf.title} · " + " · ".join(figures))
+
+    def action_copy(self) -> None:
+        from ..clipboard import copy_text
+
+        buf = self.live.buffers.get(self.worker_id)
+        if buf is not None:
+            copy_text(self.app, buf.text, None)
+
+    def palette_commands(self):
+        yield "Back", "Return to the previous screen (Esc)", self.app.pop_screen
+        yield "Copy text", "Copy this worker's text to the clipboard (c)", self.action_copy

@@ -1,0 +1,97 @@
+"""``OutputPane``: shows one run in the view that fits its system (stream, grid or chain).
+
+The main screen (live runs) and the run view (a past run from history) both host one, so a
+past run looks exactly like it did live. The pane never renders on its own: its owner calls
+``flush()`` from a ~20 Hz timer.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Static
+
+from ..live import LiveRun, WorkerBuffer
+from .chain_view import ChainView
+from .stream_view import StreamView
+from .worker_grid import WorkerGrid
+
+__all__ = ["OutputPane", "view_for"]
+
+_VIEWS = {"basic": "stream", "context": "stream", "agent": "stream", "chain": "chain"}
+
+
+def view_for(system: str) -> str:
+    """Which view shows ``system``: one stream, a chain, or the grid of parallel workers."""
+    return _VIEWS.get(system, "grid")
+
+
+class OutputPane(Widget):
+    """A ContentSwitcher over StreamView, WorkerGrid and ChainView, fed from one LiveRun."""
+
+    DEFAULT_CSS = """
+    OutputPane { height: 1fr; }
+    OutputPane ContentSwitcher { height: 1fr; }
+    OutputPane #empty { color: $text-muted; padding: 1 2; }
+    """
+
+    def __init__(self, *, id: str | None = None, empty_text: str = "") -> None:
+        super().__init__(id=id)
+        self.live: LiveRun | None = None
+        self._empty_text = empty_text
+        self._source: WorkerBuffer | None = None
+
+    def compose(self) -> ComposeResult:
+        with ContentSwitcher(initial="empty"):
+            yield Static(self._empty_text, id="empty", markup=False)
+            yield StreamView(id="stream")
+            yield WorkerGrid(id="grid")
+            yield ChainView(id="chain")
+
+    @property
+    def view(self) -> str:
+        return self.query_one(ContentSwitcher).current or "empty"
+
+    @property
+    def grid(self) -> WorkerGrid:
+        return self.query_one(WorkerGrid)
+
+    @property
+    def stream(self) -> StreamView:
+        return self.query_one(StreamView)
+
+    def show(self, live: LiveRun, system: str) -> None:
+        """Switch to the view for ``system`` and feed it from ``live``."""
+        self.live = live
+        self._source = None
+        view = view_for(system)
+        self.query_one(ContentSwitcher).current = view
+        if view == "grid":
+            self.grid.set_run(live)
+        elif view == "chain":
+            self.query_one(ChainView).set_live(live)
+        self.flush()
+
+    def flush(self) -> None:
+        """Push what changed since the last call into the visible view."""
+        live = self.live
+        if live is None:
+            return
+        view = self.view
+        if view == "stream":
+            # The stream view follows the run's one worker; a retry replaces the buffer.
+            if live.order:
+                buf = live.buffers[live.order[-1]]
+                if buf is not self._source:
+                    self._source = buf
+                    self.stream.set_source(buf)
+            self.stream.flush()
+        elif view == "grid":
+            self.grid.flush()
+        elif view == "chain":
+            self.query_one(ChainView).flush()
+
+    def focus_output(self) -> None:
+        view = self.view
+        if view != "empty":
+            self.query_one(f"#{view}").focus()

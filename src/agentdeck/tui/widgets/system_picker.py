@@ -1,0 +1,138 @@
+"""``SystemPicker``: which system runs next and with what parameters, one compact row."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import HorizontalGroup
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select
+
+from agentdeck.errors import InputError
+
+from ..runner import AGGREGATIONS, SYSTEMS, RunOptions
+
+__all__ = ["SystemPicker"]
+
+_FIELDS = (
+    # (id, label, width, tooltip)
+    ("temperature", "temp", 5, "Sampling temperature (0-2); empty = server default"),
+    ("max_tokens", "max", 7, "Max tokens per call; empty = server default"),
+    ("num_calls", "n", 4, "Calls (Multi-call) or seats (Debate)"),
+    ("concurrency", "conc", 4, "Concurrency cap: most requests in flight at once; empty = all"),
+    ("rounds", "rounds", 3, "Debate rounds after the first answers"),
+)
+
+
+def _fmt(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+class SystemPicker(Widget):
+    """System, aggregation and parameters; ``options()`` validates and returns a RunOptions."""
+
+    DEFAULT_CSS = """
+    SystemPicker { height: auto; layout: horizontal; }
+    SystemPicker HorizontalGroup { width: auto; height: 1; margin-right: 1; }
+    SystemPicker Label { padding: 0 1 0 0; color: $text-muted; }
+    SystemPicker Select { width: 16; }
+    SystemPicker #aggregate { width: 20; }
+    SystemPicker Input { width: auto; }
+    """
+
+    class Changed(Message):
+        """The system changed; the screen switches its output view."""
+
+        def __init__(self, system: str) -> None:
+            self.system = system
+            super().__init__()
+
+    def __init__(self, defaults: RunOptions, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._defaults = defaults
+
+    def compose(self) -> ComposeResult:
+        d = self._defaults
+        with HorizontalGroup(id="group-system"):
+            yield Select(SYSTEMS, value=d.system, allow_blank=False, compact=True, id="system",
+                         tooltip="System to run (F2 cycles)")
+        with HorizontalGroup(id="group-aggregate"):
+            yield Select(AGGREGATIONS, value=d.aggregate, allow_blank=False, compact=True,
+                         id="aggregate", tooltip="How Multi-call combines its answers")
+        values = {
+            "temperature": d.temperature,
+            "max_tokens": d.max_tokens,
+            "num_calls": d.num_calls,
+            "concurrency": d.concurrency,
+            "rounds": d.rounds,
+        }
+        for name, label, width, tip in _FIELDS:
+            with HorizontalGroup(id=f"group-{name}"):
+                yield Label(label)
+                field = Input(
+                    _fmt(values[name]),
+                    id=name,
+                    type="number" if name == "temperature" else "integer",
+                    compact=True,
+                    tooltip=tip,
+                    select_on_focus=True,
+                )
+                field.styles.width = width
+                yield field
+
+    def on_mount(self) -> None:
+        self._show_fields(self._defaults.system)
+
+    @property
+    def system(self) -> str:
+        return str(self.query_one("#system", Select).value)
+
+    @system.setter
+    def system(self, key: str) -> None:
+        self.query_one("#system", Select).value = key
+
+    def cycle_system(self) -> None:
+        """Select the next system (wraps)."""
+        keys = [key for _, key in SYSTEMS]
+        self.system = keys[(keys.index(self.system) + 1) % len(keys)]
+
+    def _show_fields(self, system: str) -> None:
+        # ``display`` rather than classes: a class change restyles the whole subtree.
+        self.query_one("#group-num_calls").display = system in ("multi", "debate")
+        self.query_one("#group-aggregate").display = system == "multi"
+        self.query_one("#group-rounds").display = system == "debate"
+
+    @on(Select.Changed, "#system")
+    def _system_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self._show_fields(str(event.value))
+        self.post_message(self.Changed(str(event.value)))
+
+    def options(self) -> RunOptions:
+        """The current choices.
+
+        Raises:
+            InputError: a field holds something unusable (named in the message).
+        """
+
+        def number(name: str, kind: type) -> object:
+            raw = self.query_one(f"#{name}", Input).value.strip()
+            if not raw:
+                return None
+            try:
+                return kind(raw)
+            except ValueError:
+                raise InputError(f"{name.replace('_', ' ')}: {raw!r} is not a number") from None
+
+        num_calls = number("num_calls", int)
+        rounds = number("rounds", int)
+        return RunOptions(
+            system=self.system,
+            temperature=number("temperature", float),  # type: ignore[arg-type]
+            max_tokens=number("max_tokens", int),  # type: ignore[arg-type]
+            num_calls=self._defaults.num_calls if num_calls is None else num_calls,  # type: ignore[arg-type]
+            concurrency=number("concurrency", int),  # type: ignore[arg-type]
+            aggregate=str(self.query_one("#aggregate", Select).value),
+            rounds=self._defaults.rounds if rounds is None else rounds,  # type: ignore[arg-type]
+        )

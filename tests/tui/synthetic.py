@@ -1,0 +1,170 @@
+"""Deterministic apps for snapshots: a fixed backend (no sockets) and runs built from events.
+
+Every timestamp is given explicitly and the live clock is frozen by the snapshot tests, so
+tokens/s, TTFT and the status line read the same on every machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agentdeck.config import load_settings
+from agentdeck.errors import ConnectError
+from agentdeck.store import RunStore
+from agentdeck.tui.app import AgentDeckApp
+from agentdeck.tui.live import LiveRun
+from agentdeck.tui.screens.main import MainScreen
+from agentdeck.tui.widgets.output_pane import OutputPane
+from agentdeck.tui.widgets.prompt_box import PromptBox
+from agentdeck.tui.widgets.status_line import ServerStatus
+from agentdeck.tui.widgets.system_picker import SystemPicker
+from agentdeck.types import (
+    FirstToken,
+    Retrying,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+    StreamMetrics,
+    TextDelta,
+    Usage,
+    WorkerFailed,
+    WorkerFinished,
+    WorkerQueued,
+    WorkerStarted,
+)
+
+T0 = 1000.0
+"""Every synthetic run starts here on the frozen clock."""
+CLOCK = T0 + 10.0
+"""What the frozen clock reads while the snapshot is taken."""
+
+HOSTILE = (
+    "Model output with [bold red]markup[/] and [link=https://evil.example]a link[/link].\n"
+    "ANSI: \x1b[31mred?\x1b[0m \x1b[2J cleared? \x1b]0;new title\x07 "
+    "OSC 52: \x1b]52;c;cHduZWQ=\x07 bell\x07 backspace\x08 NUL\x00 CR\rdone\n"
+    "Bidi: \u202edesrever\u202c · CJK 漢字かな · emoji 🚀✨ · tab\tstop\n\n"
+    "# A heading\n\n**bold markdown** and `code [red]x[/]`\n"
+)
+
+ESSAY = (
+    "Batching decides most of the cost. vLLM keeps a running batch and adds new requests "
+    "between decoding steps, so a short prompt does not wait for a long one to finish.\n\n"
+    "- Continuous batching keeps the GPU busy.\n- Paged attention keeps the KV cache dense.\n"
+    "- Prefix caching reuses a shared context.\n\nIn practice the numbers to watch are the "
+    "queue length and the KV-cache use: when the cache fills, requests wait."
+)
+
+
+class FixedModel:
+    model_name = "Qwen/Qwen3-8B"
+    base_url = "http://gpu-box:8000/v1"
+
+
+class FixedBackend:
+    """Stands in for ``Backend`` in snapshots: connected, healthy, no sockets."""
+
+    demo = False
+    sim = None
+    model = FixedModel()
+    profile_name = "gpu-box"
+
+    async def connect(self, settings: Any = None) -> None:
+        return None
+
+    async def poll(self) -> ServerStatus:
+        return ServerStatus(healthy=True, latency_ms=4, running=6, waiting=2, kv_cache=0.41)
+
+    async def close(self) -> None:
+        return None
+
+
+def fixed_app(tmp: Path) -> AgentDeckApp:
+    """The app with the fixed backend and a config path that reads the same everywhere."""
+    settings = load_settings(env={}, path=Path("/home/user/.config/agentdeck/config.toml"))
+    app = AgentDeckApp(settings, store=RunStore(tmp / "runs"))
+    app.backend = FixedBackend()  # type: ignore[assignment]
+    return app
+
+
+def _stream(live: LiveRun, wid: str, text: str, start: float, rate: float = 50.0) -> float:
+    """Feed ``text`` word by word at ``rate`` tokens/s; return the time of the last piece."""
+    t = start
+    live(WorkerStarted("run", wid, t=t))
+    t += 0.3
+    live(FirstToken("run", wid, ttft=0.3, t=t))
+    for word in text.split(" "):
+        live(TextDelta("run", wid, word + " ", "", t))
+        t += 1 / rate
+    return t
+
+
+def _done(live: LiveRun, wid: str, t: float, tokens: int) -> None:
+    metrics = StreamMetrics(ttft=0.3, e2e=t - T0, itl_mean=0.02, itl_p99=0.05, tpot=0.02,
+                            output_tokens=tokens, tokens_per_s=tokens / (t - T0))
+    live(WorkerFinished("run", wid, "stop", Usage(20, tokens, 20 + tokens), metrics, t=t))
+
+
+def grid_run() -> LiveRun:
+    """Six calls caught mid-run: done, streaming, waiting, retrying, queued and failed."""
+    live = LiveRun()
+    ids = [f"call-0{i}" for i in range(1, 7)]
+    live(RunStarted("20261125-181848-multi-4e4a66", "multi", tuple(ids), t=T0))
+    for i, wid in enumerate(ids, 1):
+        live(WorkerQueued("run", wid, f"call {i}", t=T0))
+    t = _stream(live, "call-01", ESSAY, T0)
+    _done(live, "call-01", t, len(ESSAY.split(" ")))
+    _stream(live, "call-02", ESSAY[:300], T0, rate=40)
+    _stream(live, "call-03", HOSTILE, T0, rate=30)
+    live(WorkerStarted("run", "call-04", t=T0 + 2))
+    live(Retrying(2, 4, 1.5, "RateLimitError: 429 Too Many Requests", t=T0 + 3,
+                  run_id="run", worker_id="call-05"))
+    partial = "The first part arrived before the connection"
+    _stream(live, "call-06", partial, T0)
+    error = ConnectError("connection refused by 10.0.0.7:8000 (is the server up?)")
+    live(WorkerFailed("run", "call-06", error, partial=partial, t=T0 + 4))
+    return live
+
+
+def stream_run(text: str = HOSTILE) -> LiveRun:
+    """One basic agent that finished with ``text``, with some reasoning first."""
+    live = LiveRun()
+    live(RunStarted("20261125-181836-basic-a0d734", "basic", ("agent",), t=T0))
+    live(WorkerQueued("run", "agent", "agent", t=T0))
+    live(WorkerStarted("run", "agent", t=T0))
+    live(TextDelta("run", "agent", "", "The user wants the text shown as it is. ", T0 + 0.2))
+    t = _stream(live, "agent", text, T0 + 0.5)
+    _done(live, "agent", t, 120)
+    return live
+
+
+def chain_run() -> LiveRun:
+    """A chain over three chunks: two done, the third streaming, the manager queued."""
+    live = LiveRun()
+    ids = ("chunk-1", "chunk-2", "chunk-3", "manager")
+    live(RunStarted("20261125-182001-chain-77aa01", "chain", ids, t=T0))
+    for step, wid in enumerate(ids, 1):
+        label = "manager" if wid == "manager" else f"chunk {step}/3"
+        live(WorkerQueued("run", wid, label, step=step, t=T0))
+    for step, wid in enumerate(ids[:2], 1):
+        live(StepStarted("run", step, 3, f"chunk {step}/3", wid, t=T0))
+        t = _stream(live, wid, f"Unit {step}: budgets agreed for items 1 to {step * 20}.", T0)
+        _done(live, wid, t, 12)
+        live(StepFinished("run", step, f"Unit {step}: items 1-{step * 20} funded.", wid, t=t))
+    live(StepStarted("run", 3, 3, "chunk 3/3", "chunk-3", t=T0 + 5))
+    _stream(live, "chunk-3", ESSAY[:200], T0 + 5)
+    return live
+
+
+async def show(pilot: Any, live: LiveRun, system: str, prompt: str = "") -> None:
+    """Put ``live`` on the main screen as if it had just run there."""
+    screen = pilot.app.screen
+    assert isinstance(screen, MainScreen)
+    screen.query_one(SystemPicker).system = system
+    if prompt:
+        screen.query_one(PromptBox).text = prompt
+    screen.live = live
+    screen.query_one(OutputPane).show(live, system)
+    await pilot.pause()
+    screen.flush_frame()
+    await pilot.pause()
