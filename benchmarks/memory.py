@@ -74,7 +74,7 @@ async def child_cards(kind: str, workers: int, tokens: int) -> dict:
     chunks = frames(pieces, per_frame)
 
     class Host(App):
-        CSS = "Grid { grid-size: 4; grid-rows: 8; } Log, RichLog { height: 8; }"
+        CSS = "Grid { grid-size: 4; grid-rows: 8; height: 1fr; overflow-y: auto; } Log, RichLog { height: 8; }"
 
     app = Host()
     async with app.run_test(size=SIZE) as pilot:
@@ -178,8 +178,11 @@ async def scroll_through(pilot, widget) -> None:
     widget.scroll_home(animate=False)
     await pilot.pause()
     while widget.scroll_y < widget.max_scroll_y:
+        last = widget.scroll_y
         widget.scroll_page_down(animate=False)
         await pilot.pause()
+        if widget.scroll_y <= last:
+            raise RuntimeError(f"{type(widget).__name__} does not scroll")
 
 
 def run_child(args: argparse.Namespace) -> None:

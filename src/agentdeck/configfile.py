@@ -79,10 +79,19 @@ def bare_message(exc: ConfigError) -> str:
 
 
 def write_doc(path: Path, doc: Mapping[str, Any]) -> None:
-    """Write ``doc`` as TOML atomically, 0600, in a 0700 folder."""
+    """Write ``doc`` as TOML atomically, 0600, in a 0700 folder.
+
+    Raises:
+        ConfigError: the file cannot be written (full disk, read-only folder); the old file,
+            if any, is left as it was.
+    """
     data = tomli_w.dumps(dict(doc)).encode("utf-8")
-    fsutil.private_dir(path.parent)
-    fsutil.atomic_write(path, data)
+    try:
+        fsutil.private_dir(path.parent)
+        fsutil.atomic_write(path, data)
+    except OSError as exc:
+        raise ConfigError(f"cannot save the settings: {exc.strerror or exc}",
+                          path=str(path)) from exc
 
 
 def _norm(part: str) -> str:

@@ -4,16 +4,19 @@ Server error bodies come in several shapes and all are read here: OpenAI's and v
 ``{"error": {"message", "type", "param", "code"}}``, vLLM's bare ``{"error": "Unauthorized"}``,
 FastAPI's ``{"detail": ...}`` (a string or a list of validation errors), an old flat
 ``{"object": "error", "message": ...}``, and non-JSON bodies (an HTML page from a proxy, which
-usually means the URL does not point at an OpenAI-compatible server). httpx exceptions are
-translated with ``raise ... from exc`` (httpx's own ``map_httpcore_exceptions`` pattern).
+usually means the URL does not point at an OpenAI-compatible server). aiohttp exceptions are
+translated here too; callers chain them with ``raise ... from exc`` (httpx's own
+``map_httpcore_exceptions`` pattern).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from .errors import (
@@ -34,8 +37,12 @@ from .errors import (
     redact,
 )
 
+TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+"""What the HTTP layer raises for network trouble (everything ``error_from_transport`` reads)."""
+
 __all__ = [
     "KEY_HINT",
+    "TRANSPORT_ERRORS",
     "error_from_status",
     "error_from_transport",
     "looks_like_unknown_model",
@@ -58,7 +65,7 @@ _MODEL_RE = re.compile(r"model .*(does not exist|not found)|no such model", re.I
 _SNIPPET = 200
 
 
-def request_id_of(headers: httpx.Headers | None) -> str | None:
+def request_id_of(headers: Mapping[str, str] | None) -> str | None:
     """The server's request id header, when it sent one."""
     if headers is None:
         return None
@@ -125,7 +132,11 @@ def looks_like_unknown_model(status: int, parsed: Any, message: str | None) -> b
 
 
 def error_from_status(
-    response: httpx.Response,
+    status: int,
+    reason: str | None,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
     body: bytes,
     *,
     key_sent: bool,
@@ -139,17 +150,16 @@ def error_from_status(
         model: the requested model, named in an unknown-model message.
         available: models the server serves, when the caller looked them up (404 model).
     """
-    status = response.status_code
-    request = response.request
-    where = f"{request.method} {request.url}"
+    where = f"{method} {url}"
+    host = url.split("://", 1)[-1].split("/", 1)[0]
     message, parsed = parse_error_body(body)
-    kw: dict[str, Any] = {"status": status, "request_id": request_id_of(response.headers)}
+    kw: dict[str, Any] = {"status": status, "request_id": request_id_of(headers)}
     kw["body"] = parsed
     said = f": {message}" if message else ""
-    reason = f"{status} {response.reason_phrase}".rstrip()
+    reason = f"{status} {reason or ''}".rstrip()
 
     if 300 <= status < 400:
-        location = response.headers.get("location", "?")
+        location = headers.get("location", "?")
         return APIStatusError(
             f"{where} answered {reason} redirecting to {location}; redirects are not followed "
             "(the API key must not go to another address): set api_url to the final URL",
@@ -161,7 +171,7 @@ def error_from_status(
     if status in (401, 403):
         cls = AuthenticationError if status == 401 else PermissionDeniedError
         sent = "the API key was rejected" if key_sent else "no API key was sent"
-        return cls(f"{reason} from {request.url.host}{said} ({sent}): {KEY_HINT}", **kw)
+        return cls(f"{reason} from {host}{said} ({sent}): {KEY_HINT}", **kw)
     if not_json:
         return _status_class(status)(
             f"{where} answered {reason} with a non-JSON body (not an OpenAI-compatible "
@@ -171,7 +181,7 @@ def error_from_status(
     if looks_like_unknown_model(status, parsed, message):
         served = ", ".join(available) if available else "unknown (GET /v1/models failed)"
         return ModelNotFoundError(
-            f"model {model!r} is not served at {_base_of(request.url)}{said.rstrip('.')}. "
+            f"model {model!r} is not served at {_base_of(url)}{said.rstrip('.')}. "
             f"Served models: {served}",
             available=available,
             **kw,
@@ -187,9 +197,8 @@ def error_from_status(
     return _status_class(status)(f"{where} answered {reason}{said}", **kw)
 
 
-def _base_of(url: httpx.URL) -> str:
-    text = str(url)
-    return text.rsplit("/chat/completions", 1)[0]
+def _base_of(url: str) -> str:
+    return url.rsplit("/chat/completions", 1)[0]
 
 
 def _status_class(status: int) -> type[APIStatusError]:
@@ -210,20 +219,29 @@ def _status_class(status: int) -> type[APIStatusError]:
     return APIStatusError
 
 
-def error_from_transport(exc: httpx.HTTPError, url: str) -> TransportError:
-    """Translate an httpx exception raised before any response byte (the caller chains it)."""
+def error_from_transport(exc: BaseException, url: str) -> TransportError:
+    """Translate an aiohttp/OS exception raised before any response (the caller chains it)."""
     detail = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectTimeout):
-        return ConnectTimeoutError(f"connecting to {url} timed out ({detail})")
-    if isinstance(exc, httpx.ConnectError):
-        return ConnectError(f"cannot connect to {url}: {detail} (is the server running?)")
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
-        return ProtocolError(f"{url} closed the connection before answering: {detail}")
-    if isinstance(exc, httpx.UnsupportedProtocol):
-        return ConnectError(f"unsupported URL {url}: {detail} (use http:// or https://)")
-    if isinstance(exc, httpx.ProxyError):
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return ConnectError(
+            f"TLS certificate of {url} not trusted: {detail} (set the profile's ca_bundle, "
+            "or verify_tls = false if you really must)"
+        )
+    if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ClientConnectorSSLError)):
+        return ConnectError(f"TLS handshake with {url} failed: {detail}")
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
         return ConnectError(f"proxy failed for {url}: {detail}")
-    if isinstance(exc, httpx.TimeoutException):
-        return ConnectTimeoutError(f"{url} timed out: {detail}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectError(f"cannot connect to {url}: {detail} (is the server running?)")
+    if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        return ConnectTimeoutError(f"connecting to {url} timed out")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return ConnectError(f"invalid URL {url}: {detail} (use http:// or https://)")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return ProtocolError(
+            f"{url} did not answer with valid HTTP ({detail}): not an OpenAI-compatible server?"
+        )
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientConnectionError,
+                        aiohttp.ClientPayloadError, ConnectionError)):
+        return ProtocolError(f"{url} closed the connection before answering: {detail}")
     return ProtocolError(f"{url}: {type(exc).__name__}: {detail}")
-

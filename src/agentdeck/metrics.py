@@ -42,7 +42,9 @@ class StreamClock:
     def ttft(self) -> float | None:
         return None if self.first is None else self.first - self.sent
 
-    def result(self, completion_tokens: int | None = None, end: float | None = None) -> StreamMetrics:
+    def result(
+        self, completion_tokens: int | None = None, end: float | None = None
+    ) -> StreamMetrics:
         """The metrics of the stream, ended at ``end`` (default: now)."""
         end = now() if end is None else end
         e2e = max(end - self.sent, 0.0)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from .errors import AgentDeckError, ProtocolError
 from .httperrors import (
+    TRANSPORT_ERRORS,
     error_from_status,
     error_from_transport,
     looks_like_unknown_model,
@@ -65,50 +67,58 @@ def parse_prometheus_gauges(text: str, wanted: dict[str, str] = GAUGES) -> dict[
 class ServerInfoMixin:
     """Helpers that ask the server about itself; mixed into ``VLLMModel``."""
 
-    _client: httpx.AsyncClient
     _headers: dict[str, str]
     root_url: str
     base_url: str
     model_name: str
     api_key: str | None
+    connect_timeout: float
+    _session: Callable[[], aiohttp.ClientSession]
+    """Provided by ``VLLMModel``: its session, created on first use."""
 
-    async def _get_or_post(
+    async def _call(
         self, method: str, url: str, body: dict[str, Any] | None = None, *, none_on_404=False
-    ) -> httpx.Response | None:
+    ) -> bytes | None:
+        """The body of a successful response; None for a missing route when asked."""
         headers = {k: v for k, v in self._headers.items() if k != "Accept"}
+        timeout = aiohttp.ClientTimeout(total=_HELPER_TIMEOUT, sock_connect=self.connect_timeout)
         try:
-            response = await self._client.request(
+            async with self._session().request(
                 method,
                 url,
-                content=orjson.dumps(body) if body is not None else None,
+                data=orjson.dumps(body) if body is not None else None,
                 headers=headers,
-                timeout=httpx.Timeout(_HELPER_TIMEOUT),
-            )
-        except httpx.HTTPError as exc:
+                timeout=timeout,
+                allow_redirects=False,
+            ) as response:
+                content = await response.read()
+                status, reason, resp_headers = response.status, response.reason, response.headers
+        except TRANSPORT_ERRORS as exc:
             raise error_from_transport(exc, url) from exc
-        if response.status_code == 404 and none_on_404:
-            message, parsed = parse_error_body(response.content)
+        if status == 404 and none_on_404:
+            message, parsed = parse_error_body(content)
             if not looks_like_unknown_model(404, parsed, message):
                 return None  # the route is missing: not a vLLM server
-        if response.status_code >= 300:
+        if status >= 300:
             raise error_from_status(
-                response, response.content, key_sent=bool(self.api_key), model=self.model_name
-            )
-        return response
+                status, reason, method, url, resp_headers, content,
+                key_sent=bool(self.api_key), model=self.model_name,
+            )  # fmt: skip
+        return content
 
     async def _json(self, method: str, url: str, body: dict[str, Any] | None = None, **kw) -> Any:
-        response = await self._get_or_post(method, url, body, **kw)
-        if response is None:
+        content = await self._call(method, url, body, **kw)
+        if content is None:
             return None
         try:
-            return orjson.loads(response.content)
+            return orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             raise ProtocolError(
                 f"{url} answered 200 with a non-JSON body (not an OpenAI-compatible server?)"
             ) from exc
 
     async def list_models(self) -> list[dict[str, Any]]:
-        """The ``data`` entries of ``GET /v1/models`` (each has ``id``; vLLM adds ``max_model_len``)."""
+        """``GET /v1/models`` entries: each has ``id``; vLLM adds ``max_model_len``."""
         url = self.base_url + "/models"
         parsed = await self._json("GET", url)
         data = parsed.get("data") if isinstance(parsed, dict) else None
@@ -127,7 +137,7 @@ class ServerInfoMixin:
     async def health(self) -> float:
         """Seconds ``GET /health`` took; raises a typed error when the server is not healthy."""
         start = time.perf_counter()
-        await self._get_or_post("GET", self.root_url + "/health")
+        await self._call("GET", self.root_url + "/health")
         return time.perf_counter() - start
 
     async def server_metrics(self) -> dict[str, float] | None:
@@ -136,16 +146,14 @@ class ServerInfoMixin:
         None on servers without a Prometheus ``/metrics`` carrying them.
         """
         try:
-            response = await self._get_or_post(
-                "GET", self.root_url + "/metrics", none_on_404=True
-            )
+            content = await self._call("GET", self.root_url + "/metrics", none_on_404=True)
         except AgentDeckError as error:
             if error.status in (401, 403, 405):
                 return None
             raise
-        if response is None:
+        if content is None:
             return None
-        found = parse_prometheus_gauges(response.text)
+        found = parse_prometheus_gauges(content.decode("utf-8", "replace"))
         return found or None
 
     async def tokenize(self, text: str) -> list[int] | None:

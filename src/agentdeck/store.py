@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import orjson
 
 from . import fsutil, paths
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .manifest import MANIFEST, new_manifest
 from .recorder import RunRecorder
 from .runinfo import RunInfo
@@ -81,7 +81,21 @@ class RunStore:
             extra: more JSON-able fields for the manifest (e.g. profile name, concurrency).
         Raises:
             InputError: ``run_id`` is not a safe file name or already exists.
+            ConfigError: the run folder cannot be created (read-only or full disk, no access).
         """
+        try:
+            folder = self._new_folder(system, run_id)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create a run folder in {self.root}: {exc.strerror or exc}; make it "
+                "writable, point AGENTDECK_HOME elsewhere, or turn recording off (--no-record)"
+            ) from exc
+        manifest = new_manifest(folder.name, system, params=params, prompts=prompts,
+                                endpoint=endpoint, model=model, label=label, extra=extra)
+        return RunRecorder(folder, manifest)
+
+    def _new_folder(self, system: str, run_id: str | None) -> Path:
+        """Create and return a fresh run folder, named ``run_id`` or a new id."""
         root = self._ensure_root()
         if run_id is not None:
             if not is_safe_filename(run_id):
@@ -101,9 +115,7 @@ class RunStore:
                     break
                 except FileExistsError:
                     continue
-        manifest = new_manifest(run_id, system, params=params, prompts=prompts,
-                                endpoint=endpoint, model=model, label=label, extra=extra)
-        return RunRecorder(folder, manifest)
+        return folder
 
     def run_dir(self, run_id: str) -> Path:
         """The folder of ``run_id`` (which may not exist)."""

@@ -38,6 +38,7 @@ class Watchdog:
         """Start a wait that must end by ``expiry`` and (re)schedule the timer for it."""
         self.expiry = expiry
         self.kind = kind
+        self._task = asyncio.current_task()  # whoever iterates the stream now
         self.schedule(expiry)
 
     def schedule(self, when: float) -> None:

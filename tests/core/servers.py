@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 SAMPLES = Path("/work/shared/peers/vllm/samples.md")
 
@@ -39,7 +40,10 @@ class Conn:
     keep_alive: bool = True
 
     async def respond(
-        self, status: int, body: bytes | str | dict | list = b"", headers: dict[str, str] | None = None,
+        self,
+        status: int,
+        body: bytes | str | dict | list = b"",
+        headers: dict[str, str] | None = None,
         reason: str = "X",
     ) -> None:
         if isinstance(body, (dict, list)):

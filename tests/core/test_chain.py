@@ -164,7 +164,9 @@ async def test_bad_input_is_refused_before_any_request() -> None:
 
 
 async def test_cancel_stops_the_chain_and_keeps_the_units_so_far() -> None:
-    async with sim_model(max_model_len=1024) as (sim, model):
+    """Regression: with an unpaced server the whole step arrived in one read, so the cancel
+    landed after the step had finished; a paced stream makes "cancel mid-step" real."""
+    async with sim_model(max_model_len=1024, tokens_per_s=400) as (sim, model):
         chain = ChainOfAgents("c", model)
 
         def stop_at_third_chunk(event: object) -> None:

@@ -217,8 +217,9 @@ async def test_malformed_json_chunk() -> None:
     error, _ = await stream_error([chunk_obj("ok"), b"data: {not json\n\n"])
     assert isinstance(error, MalformedChunkError) and error.partial == "ok"
     assert "{not json" in str(error)
-    error, _ = await stream_error([b"data: [1, 2]\n\n"])
-    assert isinstance(error, MalformedChunkError)
+    for bad in (b"[1, 2]", b'{"choices": ["x"]}', b'{"choices": [{"index": "a"}]}'):
+        error, _ = await stream_error([chunk_obj("ok"), b"data: " + bad + b"\n\n"])
+        assert isinstance(error, MalformedChunkError) and error.partial == "ok", bad
 
 
 async def test_disconnect_mid_stream_keeps_exact_partial() -> None:
@@ -235,3 +236,13 @@ async def test_truncated_stream_without_finish_reason() -> None:
     assert "finish reason" in str(error)
     error, _ = await stream_error([chunk_obj("Hel")], "end")  # clean end, no [DONE]
     assert isinstance(error, TruncatedStreamError) and error.partial == "Hel"
+
+
+def test_missing_ca_bundle_is_config_error(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="CA bundle"):
+        VLLMModel("m", "https://example.invalid/v1", verify=str(tmp_path / "nope.pem"))
+
+
+def test_wrong_http_client_type_is_config_error() -> None:
+    with pytest.raises(ConfigError, match="aiohttp.ClientSession"):
+        VLLMModel("m", "http://127.0.0.1:1/v1", http_client=object())  # type: ignore[arg-type]

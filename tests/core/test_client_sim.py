@@ -28,7 +28,8 @@ async def test_256_concurrent_streams_complete_with_exact_text() -> None:
         body = {"model": "sim-model", "messages": messages(i), "max_tokens": 64}
         content, _ = expected_text(config, body, 0)
         assert completion.text == content and completion.finish_reason == "stop"
-        assert completion.usage.completion_tokens == completion.metrics.output_tokens == 40
+        # usage is what the server counted; the metrics take it over the chunk count
+        assert completion.metrics.output_tokens == completion.usage.completion_tokens >= 40
     assert len({r.text for r in results}) == 256  # every prompt got its own answer
 
 

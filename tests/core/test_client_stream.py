@@ -246,4 +246,32 @@ async def test_vllm_reasoning_capture_byte_for_byte(pieces) -> None:
     assert completion.reasoning == "The user wants a greeting, keep it short."
     assert completion.text == "Hello from tiny llama!"
     assert completion.usage.reasoning_tokens == 17 and completion.usage.completion_tokens == 31
-    assert joined == "<think>The user wants a greeting, keep it short.</think>Hello from tiny llama!"
+    assert joined == f"<think>{completion.reasoning}</think>{completion.text}"
+
+
+async def test_server_ignoring_stream_true_still_works() -> None:
+    """A 200 JSON chat.completion (no SSE) becomes the same events."""
+    reply = sample_body("reasoning_chat_nonstream.body").rstrip(b"\n")
+
+    async def handler(request: Request, conn: Conn) -> None:
+        await conn.respond(200, reply, {"content-type": "application/json"})
+
+    async with ScriptServer(handler) as srv:
+        async with model_for(srv) as model:
+            completion = await model.complete(MSG)
+    assert completion.text == "Hello from tiny llama!"
+    assert completion.reasoning == "The user wants a greeting, keep it short."
+    assert completion.finish_reason == "stop" and completion.usage.reasoning_tokens == 17
+
+
+async def test_html_200_is_a_clear_error() -> None:
+    from agentdeck.errors import ProtocolError
+
+    async def handler(request: Request, conn: Conn) -> None:
+        page = "<html><title>Sign in</title></html>"
+        await conn.respond(200, page, {"content-type": "text/html"})
+
+    async with ScriptServer(handler) as srv:
+        async with model_for(srv) as model:
+            with pytest.raises(ProtocolError, match="not an event stream.*Sign in"):
+                await model.complete(MSG)

@@ -119,3 +119,19 @@ async def test_closing_the_generator_closes_the_connection() -> None:
                     break
             await stream.aclose()
             await asyncio.wait_for(gone.wait(), 2)
+
+
+async def test_error_status_with_a_body_that_never_comes() -> None:
+    """A 503 whose body stalls still raises the typed error (the status says enough)."""
+    from agentdeck.errors import ServerError
+
+    async def handler(request: Request, conn: Conn) -> None:
+        conn.writer.write(b"HTTP/1.1 503 Busy\r\ncontent-length: 100\r\n\r\n{\"err")
+        await conn.writer.drain()
+        await conn.peer_closed(timeout=10)
+        conn.keep_alive = False
+
+    async with ScriptServer(handler) as srv:
+        async with VLLMModel("m", srv.url, idle_timeout=0.2, max_attempts=1) as model:
+            with pytest.raises(ServerError, match="503"):
+                await model.complete(MSG)

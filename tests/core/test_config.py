@@ -384,7 +384,7 @@ def test_a_crash_during_save_leaves_the_old_file(monkeypatch: pytest.MonkeyPatch
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(ConfigError, match="cannot save the settings: No space left"):
         set_profile(Profile(name="new", base_url="http://h:1/v1"))
     monkeypatch.undo()
     assert path.read_bytes() == before

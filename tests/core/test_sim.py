@@ -11,13 +11,50 @@ import pytest
 from agentdeck.sim import SimConfig, SimServer, expected_text
 
 # Captured from vLLM 0.32.0 (see ../shared/peers/vllm/samples.md), trimmed to one of each kind.
-VLLM_ROLE = b'{"id":"chatcmpl-b96980fbac5929ad","object":"chat.completion.chunk","created":1795625913,"model":"tiny-llama","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"prompt_token_ids":null,"prompt_text":null}'
-VLLM_DELTA = b'{"id":"chatcmpl-b96980fbac5929ad","object":"chat.completion.chunk","created":1795625913,"model":"tiny-llama","choices":[{"index":0,"delta":{"content":"host"},"logprobs":null,"finish_reason":null,"token_ids":null}]}'
-VLLM_FINISH = b'{"id":"chatcmpl-b96980fbac5929ad","object":"chat.completion.chunk","created":1795625913,"model":"tiny-llama","choices":[{"index":0,"delta":{"content":"ON"},"logprobs":null,"finish_reason":"length","stop_reason":null,"token_ids":null}]}'
-VLLM_USAGE = b'{"id":"chatcmpl-b96980fbac5929ad","object":"chat.completion.chunk","created":1795625913,"model":"tiny-llama","choices":[],"usage":{"prompt_tokens":16,"total_tokens":24,"completion_tokens":8},"system_fingerprint":"vllm-0.32.0-0bef8187"}'
-VLLM_REASONING = b'{"id":"chatcmpl-aa3bc806b4ffb489","object":"chat.completion.chunk","created":1795625635,"model":"tiny-llama-reasoning","choices":[{"index":0,"delta":{"reasoning":"The"},"logprobs":null,"finish_reason":null,"token_ids":null}]}'
-VLLM_NONSTREAM = b'{"id":"chatcmpl-bf0dd44053469406","object":"chat.completion","created":1795625634,"model":"tiny-llama-reasoning","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from tiny llama!","refusal":null,"annotations":null,"audio":null,"function_call":null,"reasoning":"The user wants a greeting, keep it short."},"logprobs":null,"finish_reason":"stop","stop_reason":null,"token_ids":null,"routed_experts":null}],"service_tier":null,"system_fingerprint":"vllm-0.32.0-e723464e","usage":{"prompt_tokens":14,"total_tokens":45,"completion_tokens":31,"prompt_tokens_details":null,"completion_tokens_details":{"reasoning_tokens":17}},"prompt_logprobs":null,"prompt_token_ids":null,"prompt_text":null,"kv_transfer_params":null,"ec_transfer_params":null,"metrics":null}'
-VLLM_MODELS = b'{"object":"list","data":[{"id":"tiny-llama","object":"model","created":1795625913,"owned_by":"vllm","root":"<peer home>/models/tiny-llama","parent":null,"max_model_len":1024,"permission":[{"id":"modelperm-a0aa0e4ed59e7bf1","object":"model_permission","created":1795625913,"allow_create_engine":false,"allow_sampling":true,"allow_logprobs":true,"allow_search_indices":false,"allow_view":true,"allow_fine_tuning":false,"organization":"*","group":null,"is_blocking":false}]}]}'
+VLLM_ROLE = (
+    b'{"id":"chatcmpl-b96980fbac5929ad","object":"chat.completion.chunk","created":1795625913,'
+    b'"model":"tiny-llama","choices":[{"index":0,"delta":{"role":"assistant","content":""},"lo'
+    b'gprobs":null,"finish_reason":null}],"prompt_token_ids":null,"prompt_text":null}'
+)
+VLLM_DELTA = (
+    b'{"id":"chatcmpl-b96980fbac5929ad","object":"chat.completion.chunk","created":1795625913,'
+    b'"model":"tiny-llama","choices":[{"index":0,"delta":{"content":"host"},"logprobs":null,"f'
+    b'inish_reason":null,"token_ids":null}]}'
+)
+VLLM_FINISH = (
+    b'{"id":"chatcmpl-b96980fbac5929ad","object":"chat.completion.chunk","created":1795625913,'
+    b'"model":"tiny-llama","choices":[{"index":0,"delta":{"content":"ON"},"logprobs":null,"fin'
+    b'ish_reason":"length","stop_reason":null,"token_ids":null}]}'
+)
+VLLM_USAGE = (
+    b'{"id":"chatcmpl-b96980fbac5929ad","object":"chat.completion.chunk","created":1795625913,'
+    b'"model":"tiny-llama","choices":[],"usage":{"prompt_tokens":16,"total_tokens":24,"complet'
+    b'ion_tokens":8},"system_fingerprint":"vllm-0.32.0-0bef8187"}'
+)
+VLLM_REASONING = (
+    b'{"id":"chatcmpl-aa3bc806b4ffb489","object":"chat.completion.chunk","created":1795625635,'
+    b'"model":"tiny-llama-reasoning","choices":[{"index":0,"delta":{"reasoning":"The"},"logpro'
+    b'bs":null,"finish_reason":null,"token_ids":null}]}'
+)
+VLLM_NONSTREAM = (
+    b'{"id":"chatcmpl-bf0dd44053469406","object":"chat.completion","created":1795625634,"model'
+    b'":"tiny-llama-reasoning","choices":[{"index":0,"message":{"role":"assistant","content":"'
+    b'Hello from tiny llama!","refusal":null,"annotations":null,"audio":null,"function_call":n'
+    b'ull,"reasoning":"The user wants a greeting, keep it short."},"logprobs":null,"finish_rea'
+    b'son":"stop","stop_reason":null,"token_ids":null,"routed_experts":null}],"service_tier":n'
+    b'ull,"system_fingerprint":"vllm-0.32.0-e723464e","usage":{"prompt_tokens":14,"total_token'
+    b's":45,"completion_tokens":31,"prompt_tokens_details":null,"completion_tokens_details":{"'
+    b'reasoning_tokens":17}},"prompt_logprobs":null,"prompt_token_ids":null,"prompt_text":null'
+    b',"kv_transfer_params":null,"ec_transfer_params":null,"metrics":null}'
+)
+VLLM_MODELS = (
+    b'{"object":"list","data":[{"id":"tiny-llama","object":"model","created":1795625913,"owned'
+    b'_by":"vllm","root":"<peer home>/models/tiny-llama","parent":null,"max_model_len":1024,"p'
+    b'ermission":[{"id":"modelperm-a0aa0e4ed59e7bf1","object":"model_permission","created":179'
+    b'5625913,"allow_create_engine":false,"allow_sampling":true,"allow_logprobs":true,"allow_s'
+    b'earch_indices":false,"allow_view":true,"allow_fine_tuning":false,"organization":"*","gro'
+    b'up":null,"is_blocking":false}]}]}'
+)
 
 FAST = dict(tokens_per_s=0, ttft=0, seed=7)
 MESSAGES = [{"role": "user", "content": "Explain how request batching helps a GPU server"}]
@@ -100,8 +137,14 @@ async def test_natural_end_is_stop_and_no_usage_without_include_usage() -> None:
         payloads = events((await post(sim, body)).content)
     chunks = [json.loads(p) for p in payloads[:-1]]
     assert all(c["choices"] for c in chunks), "no usage chunk unless include_usage"
-    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
-    assert len(chunks) == 1 + 5  # role + one chunk per token
+    # As vLLM does on EOS: an empty content delta carries "stop"; with no usage chunk to
+    # come, the finish chunk carries system_fingerprint itself.
+    last = chunks[-1]
+    assert last["choices"][0]["delta"] == {"content": ""}
+    assert last["choices"][0]["finish_reason"] == "stop"
+    assert last["choices"][0]["stop_reason"] is None
+    assert list(last)[-1] == "system_fingerprint"
+    assert len(chunks) == 1 + 5 + 1  # role, one chunk per token, EOS
 
 
 async def test_n3_interleaves_choices_with_one_usage_chunk() -> None:
@@ -120,7 +163,7 @@ async def test_n3_interleaves_choices_with_one_usage_chunk() -> None:
         if c["choices"] and c["choices"][0]["finish_reason"]
     ]
     assert sorted(finishes) == [0, 1, 2]
-    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 18
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 3 * (6 + 1)
     got = texts(payloads)
     assert {i: got[i]["content"] for i in range(3)} == {
         i: expected_text(cfg, body, i)[0] for i in range(3)
@@ -135,13 +178,15 @@ async def test_reasoning_comes_first_in_delta_reasoning() -> None:
         payloads = events((await post(sim, body)).content)
     chunks = [json.loads(p) for p in payloads[1:-2]]
     kinds = [next(iter(c["choices"][0]["delta"])) for c in chunks]
-    assert kinds == ["reasoning"] * 12 + ["content"] * 10
+    assert kinds == ["reasoning"] * 12 + ["content"] * (10 + 1)
     assert shape(chunks[0]) == shape(json.loads(VLLM_REASONING))
     got = texts(payloads)[0]
     content, reasoning = expected_text(cfg, body)
     assert (got["content"], got["reasoning"]) == (content, reasoning)
     assert reasoning.startswith("Okay, the user is asking about")
-    assert json.loads(payloads[-2])["usage"]["completion_tokens"] == 22
+    usage = json.loads(payloads[-2])["usage"]
+    assert usage["completion_tokens"] == 12 + 10 + 1
+    assert usage["completion_tokens_details"] == {"reasoning_tokens": 12}
 
 
 async def test_reasoning_field_can_be_reasoning_content() -> None:
@@ -167,7 +212,7 @@ async def test_non_streaming_reply_matches_vllm_shape() -> None:
     assert shape(data) == shape(json.loads(VLLM_NONSTREAM))
     message = data["choices"][0]["message"]
     assert (message["content"], message["reasoning"]) == expected_text(cfg, body)
-    assert data["usage"]["completion_tokens"] == 13
+    assert data["usage"]["completion_tokens"] == 4 + 9 + 1  # reasoning, content, EOS
     assert data["usage"]["completion_tokens_details"] == {"reasoning_tokens": 4}
 
 
@@ -202,9 +247,10 @@ async def test_text_looks_like_markdown_and_echoes_the_prompt() -> None:
     [
         ({"max_tokens": 4}, 4, "length"),
         ({"max_completion_tokens": 3}, 3, "length"),
-        ({"max_tokens": 50}, 10, "stop"),
+        ({"max_tokens": 50}, 10 + 1, "stop"),  # the EOS token counts, as in vLLM
+        ({"max_tokens": 10}, 10, "length"),  # the text fits but the EOS does not
         ({"max_tokens": 30, "ignore_eos": True}, 30, "length"),
-        ({"max_tokens": 30, "min_tokens": 20}, 20, "stop"),
+        ({"max_tokens": 30, "min_tokens": 20}, 20 + 1, "stop"),
     ],
 )
 async def test_length_limits_follow_vllm(extra: dict, count: int, finish: str) -> None:
@@ -272,13 +318,32 @@ async def test_tokenize_detokenize_round_trip_and_match_usage() -> None:
                 await client.post(sim.base_url + "/chat/completions", json={"messages": MESSAGES})
             ).json()
             unknown = await client.post(sim.root_url + "/detokenize", json={"tokens": [10**9]})
+            negative = await client.post(sim.root_url + "/detokenize", json={"tokens": [-1]})
+            neither = await client.post(sim.root_url + "/tokenize", json={"model": "sim-model"})
     assert list(tok) == ["count", "max_model_len", "tokens", "token_strs"]
     assert tok["count"] == len(tok["tokens"]) and tok["max_model_len"] == 2048
     assert "".join(tok["token_strs"]) == text
     assert detok == {"prompt": text}
     assert again["tokens"] == tok["tokens"] and again["token_strs"] is None
     assert chat["count"] == reply["usage"]["prompt_tokens"]
-    assert unknown.status_code == 400 and "10000000" in unknown.json()["error"]["message"]
+    # What vLLM 0.32 answers (checked against the peer): unknown ids decode to nothing.
+    assert unknown.status_code == 200 and unknown.json() == {"prompt": ""}
+    assert negative.status_code == 400 and negative.json()["error"] == {
+        "message": "1 validation error:\n  {'type': 'greater_than_equal', 'loc': "
+        "'body.tokens.0', 'msg': 'Input should be greater than or equal to 0', "
+        "'input': '-1', 'ctx': {'ge': 0}}",
+        "type": "Bad Request",
+        "param": "body.tokens.0",
+        "code": 400,
+    }
+    assert neither.status_code == 400 and neither.json()["error"] == {
+        "message": "2 validation errors:\n  {'type': 'missing', 'loc': 'body.prompt', 'msg': "
+        "'Field required', 'input': '<dict of 1 items>'}\n  {'type': 'missing', 'loc': "
+        "'body.messages', 'msg': 'Field required', 'input': '<dict of 1 items>'}",
+        "type": "Bad Request",
+        "param": "body.prompt",
+        "code": 400,
+    }
 
 
 def test_demo_config_varies_lengths_and_thinks() -> None:

@@ -28,7 +28,7 @@ async def test_complete_gets_the_exact_text_for_every_choice() -> None:
     for i, choice in enumerate(done.choices):
         assert (choice.content, choice.reasoning) == expected_text(cfg, body(n=3), i)
         assert choice.finish_reason == "stop"
-    assert done.usage.completion_tokens == 3 * 40
+    assert done.usage.completion_tokens == 3 * (10 + 30 + 1)
 
 
 async def test_call_stream_wraps_reasoning_in_think_tags() -> None:

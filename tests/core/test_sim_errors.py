@@ -139,3 +139,87 @@ async def test_unknown_sim_option_names_the_key() -> None:
         )
     assert r.status_code == 400 and "fualt" in r.json()["error"]["message"]
     assert bad_kind.status_code == 400 and "explode" in bad_kind.json()["error"]["message"]
+
+
+def detail(kind: str, loc: str, msg: str, value: str) -> dict:
+    """A vLLM validation error body, as the real peer sent it."""
+    message = f"1 validation error:\n  {{'type': '{kind}', 'loc': '{loc}', 'msg': '{msg}', "
+    message += f"'input': '{value}'}}"
+    return {"error": {"message": message, "type": "Bad Request", "param": loc, "code": 400}}
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            {"max_tokens": "x"},
+            detail(
+                "int_parsing",
+                "body.max_tokens",
+                "Input should be a valid integer, unable to parse string as an integer",
+                "x",
+            ),
+        ),
+        (
+            {"max_tokens": 5.5},
+            detail(
+                "int_from_float",
+                "body.max_tokens",
+                "Input should be a valid integer, got a number with a fractional part",
+                "5.5",
+            ),
+        ),
+        (
+            {"max_tokens": [1]},
+            detail(
+                "int_type",
+                "body.max_tokens",
+                "Input should be a valid integer",
+                "<list of 1 items>",
+            ),
+        ),
+        (
+            {"temperature": "abc"},
+            detail(
+                "float_parsing",
+                "body.temperature",
+                "Input should be a valid number, unable to parse string as a number",
+                "abc",
+            ),
+        ),
+        (
+            {"max_tokens": 0},
+            {
+                "error": {
+                    "message": "max_tokens must be at least 1, got 0. (parameter=max_tokens, value=0)",
+                    "type": "BadRequestError",
+                    "param": "max_tokens",
+                    "code": 400,
+                }
+            },
+        ),
+        (
+            {"n": 0},
+            {
+                "error": {
+                    "message": "n must be at least 1, got 0.",
+                    "type": "BadRequestError",
+                    "param": None,
+                    "code": 400,
+                }
+            },
+        ),
+    ],
+)
+async def test_bad_values_get_the_peers_exact_400(extra: dict, expected: dict) -> None:
+    """Bodies copied from what the vLLM 0.32 peer answered to the same requests."""
+    async with SimServer() as sim:
+        r = await request(sim, "POST", "/v1/chat/completions", json={"messages": MESSAGES, **extra})
+    assert r.status_code == 400 and r.json() == expected
+
+
+async def test_lax_values_are_accepted_like_pydantic() -> None:
+    body = {"messages": MESSAGES, "max_tokens": " 3 ", "temperature": "0.5", "n": True}
+    async with SimServer(SimConfig(tokens_per_s=0, ttft=0)) as sim:
+        r = await request(sim, "POST", "/v1/chat/completions", json=body)
+    assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] == 3

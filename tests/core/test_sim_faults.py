@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -160,14 +161,11 @@ async def test_error_fault_sends_an_error_event_then_done() -> None:
         )
     chunks = payloads(raw)
     assert error is None and chunks[-1] == b"[DONE]" and len(chunks) == 1 + 2 + 2
-    assert json.loads(chunks[-2]) == {
-        "error": {
-            "message": "engine died",
-            "type": "InternalServerError",
-            "param": None,
-            "code": 500,
-        }
-    }
+    # vLLM writes this one event with json.dumps defaults (spaces), unlike the chunks.
+    assert chunks[-2] == (
+        b'{"error": {"message": "engine died", "type": "InternalServerError", '
+        b'"param": null, "code": 500}}'
+    )
     assert not any(b'"finish_reason":"' in p for p in chunks), "the choice never finished"
 
 
@@ -249,7 +247,7 @@ async def test_metrics_count_generated_tokens() -> None:
     async with SimServer(SimConfig(**FAST)) as sim, httpx.AsyncClient() as client:
         await client.post(sim.base_url + "/chat/completions", json=body())
         text = (await client.get(sim.root_url + "/metrics")).text
-    assert gauge(text, "vllm:generation_tokens_total") == 10.0
+    assert gauge(text, "vllm:generation_tokens_total") == 10 + 1
     assert gauge(text, "vllm:prompt_tokens_total") == sim.stats.prompt_tokens > 0
 
 
@@ -269,3 +267,21 @@ async def test_faults_on_non_streaming_requests() -> None:
         json.loads(broken.content)
     assert slow.json()["choices"][0]["message"]["content"] == expected_text(cfg, plain)[0]
     assert sim.stats.by_status == {500: 1, 200: 2} and sim.stats.disconnects == 0
+
+
+async def test_fault_directive_in_the_prompt_text() -> None:
+    """Faults can be triggered from any front end by writing a directive in the prompt."""
+    cfg = SimConfig(**FAST)
+    prompt = {
+        "role": "user",
+        "content": "Explain caching [[sim fault=status status=429 retry_after=3]]",
+    }
+    bad = {"role": "user", "content": "hi [[sim fault=explode]]"}
+    async with SimServer(cfg) as sim, httpx.AsyncClient() as client:
+        url = sim.base_url + "/chat/completions"
+        limited = await client.post(url, json={"messages": [prompt]})
+        typo = await client.post(url, json={"messages": [bad]})
+        plain = await client.post(url, json={"messages": [{"role": "user", "content": "[[sim]]"}]})
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "3"
+    assert typo.status_code == 400 and "explode" in typo.json()["error"]["message"]
+    assert plain.status_code == 200

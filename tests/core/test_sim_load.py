@@ -36,27 +36,35 @@ def content(raw: bytes) -> tuple[str, dict]:
 
 
 async def test_256_concurrent_streams_all_complete_with_exact_text() -> None:
-    cfg = SimConfig(tokens_per_s=400, ttft=0.05, output_tokens=24, seed=5)
-    limits = httpx.Limits(max_connections=300, max_keepalive_connections=300)
-    async with SimServer(cfg) as sim, httpx.AsyncClient(limits=limits, timeout=60) as client:
+    cfg = SimConfig(tokens_per_s=400, ttft=0.5, output_tokens=24, seed=5)
+    # Several pools of 32: one httpx pool of 256 connections spends seconds of CPU scanning
+    # its connection list (httpcore), which would measure the client, not the simulator.
+    clients = [httpx.AsyncClient(timeout=60) for _ in range(8)]
+    async with SimServer(cfg) as sim:
+        try:
 
-        async def one(i: int) -> tuple[str, dict]:
-            r = await client.post(sim.base_url + "/chat/completions", json=request(i))
-            assert r.status_code == 200
-            return content(r.content)
+            async def one(i: int) -> tuple[str, dict]:
+                client = clients[i % len(clients)]
+                r = await client.post(sim.base_url + "/chat/completions", json=request(i))
+                assert r.status_code == 200
+                return content(r.content)
 
-        results = await asyncio.gather(*(one(i) for i in range(256)))
+            results = await asyncio.gather(*(one(i) for i in range(256)))
+        finally:
+            for client in clients:
+                await client.aclose()
     for i, (text, usage) in enumerate(results):
         assert text == expected_text(cfg, request(i))[0]
-        assert usage["completion_tokens"] == 24
+        assert usage["completion_tokens"] == 24 + 1
     assert sim.stats.requests == 256 and sim.stats.by_status[200] == 256
+    assert sim.stats.max_in_flight > 32, "the streams really overlapped"
     assert sim.stats.disconnects == 0 and sim.stats.in_flight == 0
-    assert sim.stats.tokens_sent == 256 * 24
+    assert sim.stats.tokens_sent == 256 * (24 + 1)
 
 
 async def test_pacing_never_runs_ahead_of_tokens_per_s() -> None:
     # A lower bound only: sleeps never end early, so this cannot flake on a busy machine.
-    cfg = SimConfig(tokens_per_s=100, ttft=0.1, output_tokens=21, seed=1)
+    cfg = SimConfig(tokens_per_s=100, ttft=0.1, output_tokens=20, seed=1)
     async with SimServer(cfg) as sim, httpx.AsyncClient() as client:
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -65,6 +73,7 @@ async def test_pacing_never_runs_ahead_of_tokens_per_s() -> None:
     assert elapsed >= 0.1 + 20 / 100 - 0.01
     chunks = [p for p in r.content.split(b"\n\n") if p]
     assert len(chunks) == 1 + 21 + 1 + 1, "batched writes still send one chunk per token"
+    # 20 text tokens + EOS = 21 steps: the last one is due ttft + 20 / tokens_per_s in.
 
 
 async def test_tokens_per_chunk_packs_several_tokens() -> None:
@@ -72,7 +81,7 @@ async def test_tokens_per_chunk_packs_several_tokens() -> None:
     async with SimServer(cfg) as sim, httpx.AsyncClient() as client:
         r = await client.post(sim.base_url + "/chat/completions", json=request(0))
     deltas = [json.loads(p[6:]) for p in r.content.split(b"\n\n")[1:-3]]
-    assert len(deltas) == 3  # 4 + 4 + 2 tokens
+    assert len(deltas) == 3 + 1  # 4 + 4 + 2 tokens, then the EOS
     assert content(r.content)[0] == expected_text(cfg, request(0))[0]
     assert deltas[-1]["choices"][0]["finish_reason"] == "stop"
 
@@ -82,7 +91,7 @@ async def test_per_request_overrides_through_sim_object() -> None:
     body = {**request(0), "sim": {"tokens_per_s": 0, "ttft": 0, "output_tokens": 3}}
     async with SimServer(cfg) as sim, httpx.AsyncClient() as client:
         r = await client.post(sim.base_url + "/chat/completions", json=body)
-    assert content(r.content)[1]["completion_tokens"] == 3
+    assert content(r.content)[1]["completion_tokens"] == 3 + 1
     assert content(r.content)[0] == expected_text(cfg, body)[0]
 
 
@@ -115,7 +124,7 @@ def test_cli_serves_until_interrupted() -> None:
         assert httpx.get(url + "/models").status_code == 401
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from textual.pilot import Pilot
+from textual.widgets import Input
+
 from agentdeck.config import SIM_MODEL, load_settings
 from agentdeck.sim import SimConfig
 from agentdeck.tui.app import AgentDeckApp
@@ -12,8 +15,6 @@ from agentdeck.tui.live import LiveRun
 from agentdeck.tui.screens.main import MainScreen
 from agentdeck.tui.widgets.prompt_box import PromptBox
 from agentdeck.tui.widgets.system_picker import SystemPicker
-from textual.pilot import Pilot
-from textual.widgets import Input
 
 FAST = SimConfig(
     models=(SIM_MODEL,),

@@ -100,8 +100,15 @@ def _stream(live: LiveRun, wid: str, text: str, start: float, rate: float = 50.0
 
 
 def _done(live: LiveRun, wid: str, t: float, tokens: int) -> None:
-    metrics = StreamMetrics(ttft=0.3, e2e=t - T0, itl_mean=0.02, itl_p99=0.05, tpot=0.02,
-                            output_tokens=tokens, tokens_per_s=tokens / (t - T0))
+    metrics = StreamMetrics(
+        ttft=0.3,
+        e2e=t - T0,
+        itl_mean=0.02,
+        itl_p99=0.05,
+        tpot=0.02,
+        output_tokens=tokens,
+        tokens_per_s=tokens / (t - T0),
+    )
     live(WorkerFinished("run", wid, "stop", Usage(20, tokens, 20 + tokens), metrics, t=t))
 
 
@@ -117,8 +124,17 @@ def grid_run() -> LiveRun:
     _stream(live, "call-02", ESSAY[:300], T0, rate=40)
     _stream(live, "call-03", HOSTILE, T0, rate=30)
     live(WorkerStarted("run", "call-04", t=T0 + 2))
-    live(Retrying(2, 4, 1.5, "RateLimitError: 429 Too Many Requests", t=T0 + 3,
-                  run_id="run", worker_id="call-05"))
+    live(
+        Retrying(
+            2,
+            4,
+            1.5,
+            "RateLimitError: 429 Too Many Requests",
+            t=T0 + 3,
+            run_id="run",
+            worker_id="call-05",
+        )
+    )
     partial = "The first part arrived before the connection"
     _stream(live, "call-06", partial, T0)
     error = ConnectError("connection refused by 10.0.0.7:8000 (is the server up?)")
@@ -156,6 +172,12 @@ def chain_run() -> LiveRun:
     return live
 
 
+def steady(pilot: Any) -> None:
+    """Stop cursors blinking: a snapshot must not depend on when in the blink it was taken."""
+    for widget in pilot.app.screen.query("TextArea, Input"):
+        widget.cursor_blink = False
+
+
 async def show(pilot: Any, live: LiveRun, system: str, prompt: str = "") -> None:
     """Put ``live`` on the main screen as if it had just run there."""
     screen = pilot.app.screen
@@ -164,7 +186,10 @@ async def show(pilot: Any, live: LiveRun, system: str, prompt: str = "") -> None
     if prompt:
         screen.query_one(PromptBox).text = prompt
     screen.live = live
+    steady(pilot)
     screen.query_one(OutputPane).show(live, system)
-    await pilot.pause()
-    screen.flush_frame()
+    # Views wrap to their width: flush again once layout has settled, as the frame timer would.
+    for _ in range(3):
+        await pilot.pause(0.06)
+        screen.flush_frame()
     await pilot.pause()

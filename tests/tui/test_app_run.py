@@ -1,21 +1,22 @@
-"""Pilot tests: a prompt sent in every system streams into the right view and into the run store."""
+"""Pilot tests: a prompt sent in every system streams into the right view and the run store."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from apptools import connected, finish, main_screen, make_app, send
+from textual.widgets import Select
 
 from agentdeck.tui.live import WorkerState
 from agentdeck.tui.widgets.output_pane import OutputPane
 from agentdeck.tui.widgets.prompt_box import PromptBox
 from agentdeck.tui.widgets.status_line import StatusLine
 from agentdeck.tui.widgets.system_picker import SystemPicker
-from textual.widgets import Select
-
-from apptools import connected, finish, main_screen, make_app, send
 
 LONG_TEXT = "\n\n".join(
     f"Section {i}. The committee met on day {i} and agreed that item {i} needs a budget of "
-    f"{i * 100} euros, while item {i + 1} waits for the next meeting." for i in range(1, 60)
+    f"{i * 100} euros, while item {i + 1} waits for the next meeting."
+    for i in range(1, 60)
 )
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
+from apptools import SLOW, connected, make_app, send
+from test_app_workers import start
+from textual.widgets import DataTable, Input, Select, Static
 
 from agentdeck.store import RunStore
 from agentdeck.tui.live import WorkerState
@@ -18,10 +22,6 @@ from agentdeck.tui.screens.settings import NEW, SettingsScreen
 from agentdeck.tui.widgets.output_pane import OutputPane
 from agentdeck.tui.widgets.status_line import StatusLine
 from agentdeck.tui.widgets.worker_grid import WorkerGrid
-from textual.widgets import DataTable, Input, Select, Static
-
-from apptools import SLOW, connected, make_app, send
-from test_app_workers import start
 
 SECRET = "sk-agentdeck-test-0123456789abcdef"
 
@@ -85,8 +85,10 @@ async def test_a_key_from_the_environment_is_never_written_to_the_file(
 ) -> None:
     config = isolated_home / "config" / "config.toml"
     config.parent.mkdir(parents=True)
-    config.write_text('[profiles.gpu]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\n'
-                      'api_key_env = "GPU_KEY"\n')
+    config.write_text(
+        '[profiles.gpu]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\n'
+        'api_key_env = "GPU_KEY"\n'
+    )
     monkeypatch.setenv("GPU_KEY", SECRET)
     app = make_app(demo=True, env={"GPU_KEY": SECRET})
     async with app.run_test(size=(100, 40)) as pilot:
@@ -154,10 +156,12 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 async def test_history_shows_a_run_whose_process_died_as_interrupted() -> None:
-    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER], capture_output=True,
-                          text=True, env=os.environ.copy())
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", KILLED_WRITER, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
     assert proc.returncode == -9
-    run_id = proc.stdout.strip()
+    run_id = out.decode().strip()
     app = make_app()
     async with app.run_test(size=(120, 30)) as pilot:
         await connected(pilot)
@@ -188,7 +192,8 @@ async def test_quit_with_a_run_in_flight_asks_then_cancels_and_keeps_partial_tex
     assert info.status == "cancelled"
     for worker_id in ("call-01", "call-02"):
         assert info.worker(worker_id)["status"] == "cancelled"
-        assert info.read_text(worker_id), "partial text is kept"
+        kept = info.read_reasoning(worker_id) + info.read_text(worker_id)
+        assert kept, "partial text is kept"
 
 
 async def test_quit_without_runs_exits_at_once() -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from agentdeck.tui import live as live_module
-from agentdeck.tui.widgets.worker_grid import WorkerGrid
+from synthetic import CLOCK, chain_run, fixed_app, grid_run, show, steady, stream_run
 
-from synthetic import CLOCK, chain_run, fixed_app, grid_run, show, stream_run
+from agentdeck.tui import live as live_module
+from agentdeck.tui.screens.quit import QuitScreen
+from agentdeck.tui.widgets.worker_grid import WorkerGrid
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 
@@ -26,15 +27,19 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("size", SIZES)
 class TestMainScreen:
     def test_empty(self, snap_compare, tmp_path: Path, size) -> None:
-        assert snap_compare(fixed_app(tmp_path), terminal_size=size)
+        assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=steady)
 
     def test_grid_mid_stream_with_a_failed_card(self, snap_compare, tmp_path: Path, size) -> None:
         async def run_before(pilot) -> None:
             await show(pilot, grid_run(), "multi", "Explain how vLLM batches requests.")
             pilot.app.screen.query_one(WorkerGrid).focus()
 
-        assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=run_before,
-                            press=["right", "right"])  # move the highlight to call 3
+        assert snap_compare(
+            fixed_app(tmp_path),
+            terminal_size=size,
+            run_before=run_before,
+            press=["right", "right"],
+        )  # move the highlight to call 3
 
     def test_markup_and_escape_codes_are_shown_literally(
         self, snap_compare, tmp_path: Path, size
@@ -44,33 +49,36 @@ class TestMainScreen:
 
         assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=run_before)
 
-    def test_chain_mid_run(self, snap_compare, tmp_path: Path, size) -> None:
+
+class TestOtherViews:
+    """At 80x24 only: the smallest size is where layouts break first."""
+
+    def test_chain_mid_run(self, snap_compare, tmp_path: Path) -> None:
         async def run_before(pilot) -> None:
             await show(pilot, chain_run(), "chain", "What budgets were agreed?")
 
-        assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=run_before)
+        assert snap_compare(fixed_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
 
-
-@pytest.mark.parametrize("size", SIZES)
-class TestOtherScreens:
-    def test_zoomed_card(self, snap_compare, tmp_path: Path, size) -> None:
+    def test_zoomed_card(self, snap_compare, tmp_path: Path) -> None:
         async def run_before(pilot) -> None:
             await show(pilot, grid_run(), "multi", "Explain how vLLM batches requests.")
             pilot.app.screen.query_one(WorkerGrid).focus()
 
-        assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=run_before,
-                            press=["enter"])  # zoom call 1
+        assert snap_compare(
+            fixed_app(tmp_path), terminal_size=(80, 24), run_before=run_before, press=["enter"]
+        )  # zoom call 1
 
-    def test_quit_prompt_with_a_run_in_flight(self, snap_compare, tmp_path: Path, size) -> None:
+    def test_quit_prompt_with_a_run_in_flight(self, snap_compare, tmp_path: Path) -> None:
         async def run_before(pilot) -> None:
             await show(pilot, grid_run(), "multi", "Explain how vLLM batches requests.")
-            screen = pilot.app.screen
-            from agentdeck.tui.screens.quit import QuitScreen
+            summary = pilot.app.screen.in_flight_summary()
+            await pilot.app.push_screen(QuitScreen(summary))
 
-            await pilot.app.push_screen(QuitScreen(screen.in_flight_summary()))
+        assert snap_compare(fixed_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
 
-        assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=run_before)
+    def test_settings(self, snap_compare, tmp_path: Path) -> None:
+        async def run_before(pilot) -> None:
+            await pilot.press("f2")  # open settings
+            steady(pilot)
 
-    def test_settings(self, snap_compare, tmp_path: Path, size) -> None:
-        assert snap_compare(fixed_app(tmp_path), terminal_size=size,
-                            press=["f2"])  # open settings
+        assert snap_compare(fixed_app(tmp_path), terminal_size=(80, 24), run_before=run_before)

@@ -176,3 +176,23 @@ async def test_a_saved_transcript_shows_whole() -> None:
         await pilot.pause()
         text = "\n".join(lines(view))
         assert "Saved" in text and "All of it." in text
+
+
+async def test_a_long_transcript_opens_at_once_and_renders_the_rest_later() -> None:
+    text = "\n\n".join(f"Paragraph number {i} of the transcript." for i in range(400))
+    buf = WorkerBuffer.from_text("call-01", text)
+    app = StreamApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        view = app.query_one(StreamView)
+        view.focus()
+        view.set_source(buf)
+        await pilot.pause()
+        assert view.renders < 40  # only what shows, not 400 blocks
+        assert "Paragraph number 399 of the transcript." in "\n".join(lines(view))
+        await pilot.press("home")
+        await pilot.pause()
+        assert "Paragraph number 0 of the transcript." in "\n".join(lines(view))
+        while view._answer.stale:
+            view.flush()  # the screen's timer renders the rest a few blocks per frame
+        assert view.virtual_size.height == 400 + 399  # one line each, blank lines between
+        assert view.renders == 400

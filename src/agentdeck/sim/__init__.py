@@ -3,43 +3,50 @@
 Used for the demo (the app's default endpoint), the tests and the benchmarks::
 
     async with SimServer(SimConfig(tokens_per_s=200, seed=1)) as sim:
-        client = VLLMModel("sim-model", sim.base_url)
+        model = VLLMModel("sim-model", sim.base_url)        # sim.root_url has no /v1
+        print(sim.stats.in_flight, sim.stats.disconnects)
 
-Routes: POST /v1/chat/completions (streaming and not, n > 1, reasoning), GET /v1/models,
-GET /health, GET /metrics (vllm:num_requests_running / _waiting, vllm:kv_cache_usage_perc),
-POST /tokenize and /detokenize at the root. Error bodies are vLLM's (401, 404 model, 400
-context length / max_tokens / bad JSON / missing messages / negative temperature) and
-FastAPI's for unknown routes.
+``SimConfig.demo()`` is a lively setup for the app (varied lengths, a reasoning phase);
+``agentdeck sim`` / ``python -m agentdeck.sim`` serves one from a shell (``cli_main``).
 
-Knobs are the fields of ``SimConfig`` (each documented there): models, api_key, tokens_per_s,
-ttft, output_tokens (+ output_tokens_jitter), tokens_per_chunk, reasoning (+ reasoning_tokens,
-reasoning_field), max_model_len, max_num_seqs, kv_cache_tokens, seed, tick, faults,
-fault_schedule, fault_seed, stall_s, retry_after, shutdown_timeout.
+Routes: POST /v1/chat/completions (streaming or not, n > 1, reasoning), GET /v1/models (with
+max_model_len), GET /health, GET /metrics (vllm:num_requests_running / _waiting,
+vllm:kv_cache_usage_perc, token counters), GET /version, POST /tokenize and /detokenize at the
+root. Errors carry vLLM's exact bodies: 401 ``{"error":"Unauthorized"}`` on /v1 routes when
+api_key is set, 404 for an unknown model, 400 for bad JSON, missing messages, a negative
+temperature, max_tokens > max_model_len and a prompt longer than max_model_len; unknown routes
+and methods answer FastAPI's ``{"detail": ...}``.
 
-Length: a choice sends reasoning_tokens (when reasoning is on) + output_tokens tokens and
-ends with finish_reason "stop"; max_tokens / max_completion_tokens, the context left, ignore_eos,
+Length: a choice sends reasoning_tokens (when reasoning is on) + output_tokens tokens and ends
+with finish_reason "stop"; max_tokens / max_completion_tokens, the context left, ignore_eos,
 min_tokens and stop strings change that as in vLLM ("length" when cut by a limit). The text is a
-pure function of (seed, request seed, prompt, choice index) whenever SimConfig.seed or the
-request's "seed" is set: ``expected_text(config, body, index)`` returns (content, reasoning).
+pure function of (SimConfig.seed, the request's "seed", the prompt, the choice index) whenever
+either seed is set: ``expected_text(config, body, index)`` returns (content, reasoning). With
+neither, every request gets fresh text. Tokens are word pieces (``tokenizer.py``); /tokenize of
+the same messages counts exactly usage.prompt_tokens.
 
 Faults (kinds in FAULT_KINDS), forced per request with a "sim" object in the JSON body (the
-client sends it through ``GenerationParams.extra``, e.g. ``model.stream(msgs, sim={...})``):
+client passes unknown keyword arguments through, e.g. ``model.stream(msgs, sim={...})``):
 
-    {"fault": "status", "status": 429, "retry_after": 2}   error reply; also "retry_after_ms"
-    {"fault": "close"}                                     connection closed before any response
+    {"fault": "status", "status": 429, "retry_after": 2}   error reply; or "retry_after_ms"
+    {"fault": "close"}                                     connection closed, no response
     {"fault": "disconnect", "after": 3}                    transport aborted after 3 text chunks
-    {"fault": "stall", "after": 0, "seconds": 5}           silence (after=0: before the first token)
+    {"fault": "stall", "after": 0, "seconds": 5}           silence (after=0: before any token)
     {"fault": "malformed", "after": 2}                     one invalid JSON chunk, then as normal
     {"fault": "error", "after": 2, "message": "boom"}      data: {"error": {...}} then [DONE]
 
-"after" counts content/reasoning chunks (role chunks excluded); a larger "after" strikes at the
-end of the text, before the usage chunk. Add "times": N (and optionally "key": "...") to fault
-only the first N requests carrying that sim object, so a client retry then succeeds. The same
-object may also override tokens_per_s, ttft, output_tokens, reasoning and tokens_per_chunk for
-one request. Per server: ``faults={"disconnect": 0.05, ...}`` (probability per request, drawn
-with ``fault_seed``) and ``fault_schedule={3: "stall", 7: {"fault": "status", "status": 503}}``
-keyed by chat request number. ``sim.stats`` counts requests, statuses, in-flight load,
-disconnects, tokens and faults.
+The same object can ride in the last user message as ``[[sim fault=stall seconds=5]]``
+(space-separated key=value pairs), handy from the app's prompt box or curl.
+
+"after" counts content/reasoning chunks (role chunks excluded; default 3, 0 for stall); past
+the end of the text the fault strikes before the usage chunk. Without "stream", stall delays
+the reply, disconnect drops it, malformed cuts the JSON in half and error answers a 500. Add
+"times": N (optionally "key": "...") to fault only the first N requests carrying that object,
+so a client's retry succeeds. The object may also set tokens_per_s, ttft, output_tokens,
+reasoning and tokens_per_chunk for one request. Per server: ``faults={"disconnect": 0.05}``
+(probability per request, drawn with fault_seed) and ``fault_schedule={3: "stall"}`` keyed by
+chat request number. ``sim.stats`` (SimStats) counts requests, statuses, in-flight load (now
+and max), disconnects, tokens, faults, and keeps a RequestRecord per request.
 """
 
 from __future__ import annotations

@@ -46,6 +46,12 @@ def build_parser(prog: str = "agentdeck sim") -> argparse.ArgumentParser:
         default=d.ttft,
         help="seconds to the first token (default: %(default)s)",
     )
+    add(
+        "--prefill-tokens-per-s",
+        type=float,
+        default=d.prefill_tokens_per_s,
+        help="prompt tokens/s added to the ttft; 0 = prompt length is free",
+    )
     add("--output-tokens", type=int, default=d.output_tokens, help="tokens of a natural answer")
     add(
         "--jitter",
@@ -100,6 +106,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         api_key=args.api_key or os.environ.get("AGENTDECK_SIM_API_KEY") or None,
         tokens_per_s=args.tokens_per_s,
         ttft=args.ttft,
+        prefill_tokens_per_s=args.prefill_tokens_per_s,
         output_tokens=args.output_tokens,
         output_tokens_jitter=args.jitter,
         tokens_per_chunk=args.tokens_per_chunk,

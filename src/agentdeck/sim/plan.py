@@ -21,17 +21,19 @@ __all__ = ["ChoicePlan", "RequestPlan", "build_plan", "expected_text"]
 
 @dataclass
 class ChoicePlan:
-    """One choice's tokens, in order: reasoning first, then content."""
+    """One choice's tokens, in order: reasoning first, then content, then maybe EOS."""
 
     index: int
     reasoning: list[str]
     content: list[str]
     finish_reason: str
     stop_reason: Any = None
+    eos: bool = False
+    """Ends with an end-of-sequence token: one more token, sent as an empty content delta."""
 
     @property
     def tokens(self) -> int:
-        return len(self.reasoning) + len(self.content)
+        return len(self.reasoning) + len(self.content) + self.eos
 
 
 @dataclass
@@ -54,6 +56,10 @@ class RequestPlan:
     def completion_tokens(self) -> int:
         return sum(c.tokens for c in self.choices)
 
+    @property
+    def reasoning_tokens(self) -> int:
+        return sum(len(c.reasoning) for c in self.choices)
+
 
 def _seed(config: SimConfig, req: ChatRequest, index: int) -> int | None:
     """A text seed from the server seed, the request seed, the prompt and the choice index."""
@@ -71,7 +77,7 @@ def _apply_stop(choice: ChoicePlan, stop: Any) -> None:
     if hits:
         at, which = min(hits)
         choice.content = split_pieces(text[:at])
-        choice.finish_reason, choice.stop_reason = "stop", which
+        choice.finish_reason, choice.stop_reason, choice.eos = "stop", which, False
 
 
 def _plan_choice(config: SimConfig, req: ChatRequest, index: int, seed: int) -> ChoicePlan:
@@ -82,16 +88,17 @@ def _plan_choice(config: SimConfig, req: ChatRequest, index: int, seed: int) -> 
     if config.output_tokens_jitter:  # the same factor stretches reasoning and answer
         factor = 1 + random.Random(seed ^ 0x5EED).uniform(-1, 1) * config.output_tokens_jitter
         output, think = max(1, round(output * factor)), round(think * factor)
-    natural = max(think + output, req.min_tokens)
+    text = max(think + output, req.min_tokens)  # min_tokens holds the EOS back
     limit = config.max_model_len - req.prompt_tokens
     if req.max_tokens is not None:
         limit = min(limit, req.max_tokens)
     if req.body.get("ignore_eos"):
-        natural = limit + 1  # never stops by itself: runs into max_tokens or the context
-    count = max(0, min(natural, limit))
+        text = limit  # never stops by itself: runs into max_tokens or the context
+    count = max(0, min(text, limit))
+    eos = not req.body.get("ignore_eos") and text + 1 <= limit  # the EOS token must fit too
     think = min(think, count)
     reasoning, content = generate_tokens(seed, req.topic, think, count - think)
-    choice = ChoicePlan(index, reasoning, content, "stop" if natural <= limit else "length")
+    choice = ChoicePlan(index, reasoning, content, "stop" if eos else "length", eos=eos)
     if req.body.get("stop"):
         _apply_stop(choice, req.body["stop"])
     return choice

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
@@ -17,10 +18,13 @@ __all__ = [
     "completion_choice",
     "error_body",
     "stream_error_event",
+    "validation_detail",
     "validation_error",
+    "validation_errors",
 ]
 
 SYSTEM_FINGERPRINT = "agentdeck-sim-0.1.0"
+_FINGERPRINT = SYSTEM_FINGERPRINT.encode()
 
 _ERROR_TYPES = {
     400: "BadRequestError",
@@ -62,30 +66,46 @@ def bad_param(param: str, value: Any, message: str) -> SimHTTPError:
     )
 
 
-def _input_repr(value: Any) -> Any:
-    # FastAPI/vLLM abbreviate container inputs in validation messages.
+def _input_repr(value: Any) -> str:
+    # vLLM shows inputs as strings and abbreviates containers in validation messages.
     if isinstance(value, dict):
         return f"<dict of {len(value)} items>"
     if isinstance(value, list):
         return f"<list of {len(value)} items>"
-    return value
+    return str(value)
+
+
+def validation_detail(
+    kind: str, loc: str, msg: str, value: Any, ctx: dict | None = None
+) -> dict[str, Any]:
+    """One pydantic error, as vLLM lists it in its message."""
+    detail: dict[str, Any] = {"type": kind, "loc": loc, "msg": msg, "input": _input_repr(value)}
+    if ctx is not None:
+        detail["ctx"] = ctx
+    return detail
+
+
+def validation_errors(details: list[dict[str, Any]]) -> SimHTTPError:
+    """vLLM's 400 for a request that fails pydantic validation; ``param`` is the first loc."""
+    count = len(details)
+    head = f"{count} validation error{'s' if count > 1 else ''}:"
+    message = head + "".join(f"\n  {detail!r}" for detail in details)
+    return SimHTTPError(400, error_body(message, 400, details[0]["loc"], "Bad Request"))
 
 
 def validation_error(
     kind: str, loc: str, msg: str, value: Any, ctx: dict | None = None
 ) -> SimHTTPError:
     """vLLM's 400 for a request that fails pydantic validation (one error)."""
-    detail: dict[str, Any] = {"type": kind, "loc": loc, "msg": msg, "input": _input_repr(value)}
-    if ctx is not None:
-        detail["ctx"] = ctx
-    message = f"1 validation error:\n  {detail!r}"
-    return SimHTTPError(400, error_body(message, 400, loc, "Bad Request"))
+    return validation_errors([validation_detail(kind, loc, msg, value, ctx)])
 
 
 class ChunkEncoder:
     """Builds one stream's ``data: {...}`` events from byte templates (no dict work per chunk)."""
 
-    __slots__ = ("head",)
+    __slots__ = ("_prefixes", "head")
+
+    _DELTA_TAIL = b'},"logprobs":null,"finish_reason":null,"token_ids":null}]}\n\n'
 
     def __init__(self, request_id: str, created: int, model: str) -> None:
         self.head = (
@@ -97,6 +117,7 @@ class ChunkEncoder:
             + orjson.dumps(model)
             + b',"choices":['
         )
+        self._prefixes: dict[tuple[int, bytes], bytes] = {}
 
     def role(self, index: int) -> bytes:
         """The first chunk of a choice: role assistant, empty content."""
@@ -107,30 +128,40 @@ class ChunkEncoder:
 
     def delta(self, index: int, key: bytes, text: str) -> bytes:
         """A content or reasoning delta (``key`` is b"content", b"reasoning" ...)."""
-        return (
-            self.head + b'{"index":%d,"delta":{"%s":%s},"logprobs":null,"finish_reason":null,'
-            b'"token_ids":null}]}\n\n' % (index, key, orjson.dumps(text))
-        )
+        # The hot path: one cached prefix, the JSON string, a constant tail.
+        prefix = self._prefixes.get((index, key))
+        if prefix is None:
+            prefix = self.head + b'{"index":%d,"delta":{"%s":' % (index, key)
+            self._prefixes[(index, key)] = prefix
+        return prefix + orjson.dumps(text) + self._DELTA_TAIL
 
-    def finish(self, index: int, key: bytes, text: str, reason: str, stop_reason: Any) -> bytes:
-        """The last delta of a choice, carrying finish_reason and vLLM's stop_reason."""
+    def finish(
+        self, index: int, key: bytes, text: str, reason: str, stop_reason: Any, fingerprint: bool
+    ) -> bytes:
+        """The last delta of a choice, carrying finish_reason and vLLM's stop_reason.
+
+        vLLM adds ``system_fingerprint`` here only when no usage chunk will carry it.
+        """
+        tail = b',"system_fingerprint":"%s"}\n\n' % _FINGERPRINT if fingerprint else b"}\n\n"
         return (
             self.head + b'{"index":%d,"delta":{"%s":%s},"logprobs":null,"finish_reason":"%s",'
-            b'"stop_reason":%s,"token_ids":null}]}\n\n'
-            % (index, key, orjson.dumps(text), reason.encode(), orjson.dumps(stop_reason))
+            b'"stop_reason":%s,"token_ids":null}]%s'
+            % (index, key, orjson.dumps(text), reason.encode(), orjson.dumps(stop_reason), tail)
         )
 
-    def usage(self, prompt_tokens: int, completion_tokens: int) -> bytes:
+    def usage(self, prompt_tokens: int, completion_tokens: int, reasoning_tokens: int) -> bytes:
         """The usage chunk (``choices: []``) sent when stream_options.include_usage is set."""
-        return self.head + (
-            b'],"usage":{"prompt_tokens":%d,"total_tokens":%d,"completion_tokens":%d},'
-            b'"system_fingerprint":"%s"}\n\n'
-            % (
-                prompt_tokens,
-                prompt_tokens + completion_tokens,
-                completion_tokens,
-                SYSTEM_FINGERPRINT.encode(),
-            )
+        total = prompt_tokens + completion_tokens
+        usage = b'"prompt_tokens":%d,"total_tokens":%d,"completion_tokens":%d' % (
+            prompt_tokens,
+            total,
+            completion_tokens,
+        )
+        if reasoning_tokens:
+            usage += b',"completion_tokens_details":{"reasoning_tokens":%d}' % reasoning_tokens
+        return self.head + b'],"usage":{%s},"system_fingerprint":"%s"}\n\n' % (
+            usage,
+            _FINGERPRINT,
         )
 
     def malformed(self) -> bytes:
@@ -142,8 +173,13 @@ DONE = b"data: [DONE]\n\n"
 
 
 def stream_error_event(message: str, status: int = 500) -> bytes:
-    """vLLM's in-stream error event, sent when generation fails after the 200 went out."""
-    return b"data: " + error_body(message, status) + b"\n\n"
+    """vLLM's in-stream error event, sent when generation fails after the 200 went out.
+
+    vLLM builds this one with ``json.dumps`` defaults, so unlike every other chunk it has
+    spaces after ``:`` and ``,`` and escapes non-ASCII.
+    """
+    error = {"message": message, "type": error_type(status), "param": None, "code": status}
+    return b"data: " + json.dumps({"error": error}).encode() + b"\n\n"
 
 
 def completion_body(

@@ -16,8 +16,8 @@ from .config import SimConfig
 from .faults import Fault, FaultPicker
 from .metrics import metrics_text
 from .plan import build_plan
-from .replies import ChunkEncoder, SimHTTPError, error_body, validation_error
-from .request import model_not_found, parse_json, render_prompt
+from .replies import ChunkEncoder, SimHTTPError, error_body
+from .request import check_detokenize, check_tokenize, parse_json
 from .stats import RequestRecord, SimStats
 from .stream import SelfAbort, send_full_reply, send_stream
 from .tokenizer import Vocabulary
@@ -62,7 +62,8 @@ class SimServer:
     @property
     def root_url(self) -> str:
         """``http://HOST:PORT`` (where /health, /metrics and /tokenize live)."""
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6 literal
+        return f"http://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -132,11 +133,6 @@ class SimServer:
         except web.HTTPNotFound:
             return web.Response(body=b'{"detail":"Not Found"}', status=404, headers=_JSON)
 
-    def _model_error(self, body: dict) -> None:
-        model = body.get("model")
-        if model is not None and model not in self.config.models:
-            raise model_not_found(model, self.config)
-
     # ---------------------------------------------------------------- routes
 
     async def _health(self, request: web.Request) -> web.Response:
@@ -185,20 +181,7 @@ class SimServer:
     async def _tokenize(self, request: web.Request) -> web.Response:
         try:
             body = parse_json(await request.read())
-            if not isinstance(body, dict):
-                raise validation_error(
-                    "model_attributes_type",
-                    "body",
-                    "Input should be a valid dictionary or object to extract fields from",
-                    body,
-                )
-            self._model_error(body)
-            if isinstance(body.get("messages"), list):
-                text = render_prompt(body["messages"])
-            elif isinstance(body.get("prompt"), str):
-                text = body["prompt"]
-            else:
-                raise validation_error("missing", "body.prompt", "Field required", body)
+            text = check_tokenize(self.config, body)
         except SimHTTPError as exc:
             return _error(exc)
         tokens, pieces = self.vocab.encode(text)
@@ -213,18 +196,10 @@ class SimServer:
 
     async def _detokenize(self, request: web.Request) -> web.Response:
         try:
-            body = parse_json(await request.read())
-            if not isinstance(body, dict) or not isinstance(body.get("tokens"), list):
-                raise validation_error("missing", "body.tokens", "Field required", body)
-            self._model_error(body)
-            try:
-                text = self.vocab.decode(body["tokens"])
-            except KeyError as exc:
-                message = f"Token id {exc.args[0]!r} is out of vocabulary"
-                raise SimHTTPError(400, error_body(message, 400, "tokens")) from None
+            tokens = check_detokenize(self.config, parse_json(await request.read()))
         except SimHTTPError as exc:
             return _error(exc)
-        return _json({"prompt": text})
+        return _json({"prompt": self.vocab.decode(tokens)})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         stats = self.stats
@@ -283,9 +258,9 @@ class SimServer:
         except SelfAbort:
             self._abort(request)
             return resp or web.Response()  # never reaches the client
-        except ConnectionResetError:
+        except ConnectionResetError:  # a write found the client gone
             self._count_disconnect(record)
-            return resp
+            return resp or web.Response()
         except asyncio.CancelledError:  # aiohttp cancels the handler when the client goes away
             self._count_disconnect(record)
             raise

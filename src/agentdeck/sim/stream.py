@@ -43,8 +43,8 @@ def stream_events(plan: RequestPlan) -> list[tuple[int, int, int, bytes, str, in
     for choice in plan.choices:
         index = choice.index
         events.append((0, 0, index, b"", "", 0, False))
-        if not choice.tokens:
-            events.append((0, 1, index, b"content", "", 0, True))
+        if not choice.reasoning and not choice.content:
+            events.append((0, 1, index, b"content", "", int(choice.eos), True))
             continue
         step = 0
         for key, pieces in ((plan.reasoning_key, choice.reasoning), (b"content", choice.content)):
@@ -56,7 +56,10 @@ def stream_events(plan: RequestPlan) -> list[tuple[int, int, int, bytes, str, in
                 group = pieces[at : at + per_chunk]
                 step += len(group)
                 events.append((step - 1, 1, index, key, "".join(group), len(group), False))
-        events[-1] = events[-1][:6] + (True,)
+        if choice.eos:  # vLLM sends the end-of-sequence token as an empty content delta
+            events.append((step, 1, index, b"content", "", 1, True))
+        else:
+            events[-1] = (*events[-1][:6], True)
     if len(plan.choices) > 1:
         events.sort(key=lambda e: (e[0], e[1], e[2]))
     return events
@@ -90,6 +93,7 @@ async def send_stream(
     tokens_before = list(accumulate([e[5] for e in events], initial=0))
     chunks_before = list(accumulate([e[1] for e in events], initial=0))
     finishes = {c.index: (c.finish_reason, c.stop_reason) for c in plan.choices}
+    fingerprint = not plan.include_usage
 
     def encode(event: tuple) -> bytes:
         _, kind, index, key, text, _, last = event
@@ -98,7 +102,7 @@ async def send_stream(
         if last:
             reason, stop_reason = finishes[index]
             record.finish_reasons.append(reason)
-            return enc.finish(index, key, text, reason, stop_reason)
+            return enc.finish(index, key, text, reason, stop_reason, fingerprint)
         return enc.delta(index, key, text)
 
     pending = fault if fault is not None and fault.kind in _STREAM_FAULTS else None
@@ -144,7 +148,8 @@ async def send_stream(
             else:
                 raise SelfAbort
     if plan.include_usage:
-        await _write(resp, enc.usage(plan.prompt_tokens, plan.completion_tokens))
+        usage = enc.usage(plan.prompt_tokens, plan.completion_tokens, plan.reasoning_tokens)
+        await _write(resp, usage)
     await _write(resp, DONE)
     await resp.write_eof()
     record.done = True
@@ -183,11 +188,7 @@ async def send_full_reply(
             completion_choice(c.index, content, reasoning, c.finish_reason, c.stop_reason)
         )
         record.finish_reasons.append(c.finish_reason)
-    reasoning_tokens = (
-        sum(len(c.reasoning) for c in plan.choices)
-        if any(c.reasoning for c in plan.choices)
-        else None
-    )
+    reasoning_tokens = plan.reasoning_tokens or None
     body = completion_body(
         request_id,
         created,

@@ -68,7 +68,9 @@ class _Writer:
             return [("\n- " if i else "- ") + self.fill(item) for i, item in enumerate(items)]
         if roll < 0.8:
             items = rng.sample(corpus.SENTENCES, rng.randint(3, 4))
-            return [f"{chr(10) if i > 1 else ''}{i}. {self.fill(s)}" for i, s in enumerate(items, 1)]
+            return [
+                f"{chr(10) if i > 1 else ''}{i}. {self.fill(s)}" for i, s in enumerate(items, 1)
+            ]
         if roll < 0.92:
             lang, code = rng.choice(corpus.CODE)
             return [f"```{lang}\n{code}\n```"]

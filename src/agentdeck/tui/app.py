@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from agentdeck.errors import AgentDeckError
@@ -21,7 +22,7 @@ class AgentDeckApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "agentdeck"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("f1", "show_help_panel", "Keys", show=False),
     ]
@@ -52,9 +53,15 @@ class AgentDeckApp(App[int]):
     async def on_mount(self) -> None:
         from .screens.main import MainScreen
 
-        if self.ansi_color:
-            self.theme = "textual-ansi"
+        sixteen = not self.is_headless and self.console.color_system in ("standard", "windows")
+        if self.ansi_color or sixteen:
+            # A 16-colour terminal: draw with its own palette instead of approximating RGB.
+            self.theme = "ansi-dark"
+        elif self.settings.ui.theme in self.available_themes:
+            self.theme = self.settings.ui.theme
         await self.push_screen(MainScreen())
+        for warning in self.settings.warnings:
+            self.notify(warning, title="Settings", severity="warning", markup=False, timeout=10)
         self.reconnect()
 
     def reconnect(self, settings: Any | None = None) -> None:
@@ -65,8 +72,13 @@ class AgentDeckApp(App[int]):
         try:
             await self.backend.connect(settings)
         except AgentDeckError as exc:
-            self.notify(str(exc), title=f"Cannot connect: {exc.kind}", severity="error",
-                        markup=False, timeout=10)
+            self.notify(
+                str(exc),
+                title=f"Cannot connect: {exc.kind}",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
         if settings is not None:
             self.settings = settings
         for screen in self.screen_stack:
@@ -85,7 +97,9 @@ class AgentDeckApp(App[int]):
         main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
         if isinstance(self.screen, QuitScreen):
             return
-        if main is None or not main.run_in_flight:
+        if main is None or not main.run_in_flight or not self.settings.ui.confirm_quit:
+            if main is not None:
+                await main.cancel_and_wait()
             self.exit(0)
             return
 
@@ -113,7 +127,9 @@ class AgentDeckApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every action of the current screen plus the app's, so the palette lists them all."""
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Settings", "Endpoint profiles and defaults (F2)", self.action_settings)
+        yield SystemCommand(
+            "Settings", "Endpoint profiles and defaults (F2)", self.action_settings
+        )
         yield SystemCommand("History", "Past runs from the run store (F3)", self.action_history)
         commands = getattr(screen, "palette_commands", None)
         if commands is not None:

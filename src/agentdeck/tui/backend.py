@@ -96,8 +96,12 @@ class Backend:
         else:
             register_secret(profile.api_key)
             # The name is filled in below when the profile leaves it to the server.
-            model = VLLMModel(profile.model or "(first served)", profile.base_url,
-                              profile.api_key, verify=profile.ssl_verify())
+            model = VLLMModel(
+                profile.model or "(first served)",
+                profile.base_url,
+                profile.api_key,
+                verify=profile.ssl_verify(),
+            )
             if not profile.model:
                 try:
                     names = [str(m.get("id")) for m in await model.list_models()]
@@ -106,8 +110,9 @@ class Backend:
                     raise
                 if not names:
                     await model.close_client()
-                    raise InputError(f"{profile.base_url} serves no models: "
-                                     "set one in settings (F2)")
+                    raise InputError(
+                        f"{profile.base_url} serves no models: set one in settings (F2)"
+                    )
                 model.model_name = names[0]
         self.model = model
 

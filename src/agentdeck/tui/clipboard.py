@@ -45,19 +45,23 @@ async def _pipe(command: tuple[str, ...], text: str) -> bool:
 
 
 def copy_text(app: Any, text: str, path: Path | None) -> None:
-    """Copy ``text`` with OSC 52 and, in the background, a local tool; tell the user where it is."""
+    """Copy ``text`` by OSC 52 and, in the background, a local tool; say where the text is."""
     app.copy_to_clipboard(text)
     where = f"\nFile: {path}" if path else ""
     command = local_clipboard_command()
     if command is None:
-        app.notify(f"Copied {len(text):,} characters via the terminal (OSC 52).{where}",
-                   title="Copied", markup=False)
+        app.notify(
+            f"Copied {len(text):,} characters via the terminal (OSC 52).{where}",
+            title="Copied",
+            markup=False,
+        )
         return
 
     async def local() -> None:
         ok = await _pipe(command, text)
         how = f"OSC 52 and {command[0]}" if ok else "OSC 52"
-        app.notify(f"Copied {len(text):,} characters ({how}).{where}", title="Copied",
-                   markup=False)
+        app.notify(
+            f"Copied {len(text):,} characters ({how}).{where}", title="Copied", markup=False
+        )
 
     app.run_worker(local(), group="clipboard")

@@ -44,7 +44,7 @@ from agentdeck.types import (
     now,
 )
 
-__all__ = ["LiveRun", "StepInfo", "WorkerBuffer", "WorkerState"]
+__all__ = ["LiveRun", "StepInfo", "StreamText", "WorkerBuffer", "WorkerState"]
 
 _COMPACT_EVERY = 32
 """Join pieces once this many accumulate: one str per chunk costs ~50 bytes of overhead."""
@@ -67,29 +67,30 @@ class WorkerState(str, enum.Enum):
         return self in (WorkerState.DONE, WorkerState.FAILED, WorkerState.CANCELLED)
 
 
-class _Text:
+class StreamText:
     """Append-only text kept as a list of pieces, compacted now and then, read by offset."""
 
-    __slots__ = ("pieces", "length", "_loose")
+    __slots__ = ("pieces", "length", "loose")
 
     def __init__(self) -> None:
         self.pieces: list[str] = []
         self.length = 0
-        self._loose = 0  # pieces appended since the last compaction
+        self.loose = 0
+        """Pieces appended since the last compaction."""
 
     def append(self, piece: str) -> None:
         self.pieces.append(piece)
         self.length += len(piece)
-        self._loose += 1
-        if self._loose >= _COMPACT_EVERY:
+        self.loose += 1
+        if self.loose >= _COMPACT_EVERY:
             self.compact()
 
     def compact(self) -> None:
         """Join the recent pieces into one, so memory stays near the text's own size."""
-        if self._loose > 1:
+        if self.loose > 1:
             pieces = self.pieces
-            pieces[-self._loose :] = ["".join(pieces[-self._loose :])]
-        self._loose = 0  # the joined chunk is never joined again: no quadratic copying
+            pieces[-self.loose :] = ["".join(pieces[-self.loose :])]
+        self.loose = 0  # the joined chunk is never joined again: no quadratic copying
 
     def since(self, pos: int) -> str:
         """Text after character ``pos``; walks back only over the pieces it needs."""
@@ -108,11 +109,11 @@ class _Text:
     def all(self) -> str:
         if len(self.pieces) > 1:
             self.pieces[:] = ["".join(self.pieces)]
-            self._loose = 0
+            self.loose = 0
         return self.pieces[0] if self.pieces else ""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class WorkerBuffer:
     """Everything the UI shows about one worker: its text so far and its live figures."""
 
@@ -136,8 +137,8 @@ class WorkerBuffer:
     """One line on failed (or "cancelled") workers."""
     version: int = 0
     """Bumped on every change; readers compare it to skip unchanged buffers."""
-    content: _Text = field(default_factory=_Text, repr=False)
-    reasoning: _Text = field(default_factory=_Text, repr=False)
+    content: StreamText = field(default_factory=StreamText, repr=False)
+    reasoning: StreamText = field(default_factory=StreamText, repr=False)
 
     @classmethod
     def from_text(
@@ -244,18 +245,29 @@ class LiveRun:
     def __call__(self, event: RunEvent) -> None:
         """Fold one event in. ``TextDelta`` comes first: it is nearly every event."""
         if type(event) is TextDelta:
-            buf = self.buffers.get(event.worker_id) or self._worker(event.worker_id)
-            if event.content:
-                buf.content.append(event.content)
-            if event.reasoning:
-                buf.reasoning.append(event.reasoning)
+            worker_id = event.worker_id
+            buf = self.buffers.get(worker_id)
+            if buf is None:
+                buf = self._worker(worker_id)
+            # StreamText.append inlined: this line runs once per token for every worker.
+            piece = event.content
+            if piece:
+                text = buf.content
+                text.pieces.append(piece)
+                text.length += len(piece)
+                text.loose += 1
+                if text.loose >= _COMPACT_EVERY:
+                    text.compact()
+            piece = event.reasoning
+            if piece:
+                buf.reasoning.append(piece)
             buf.tokens += 1
             buf.last_t = event.t
             buf.version += 1
-            if buf.state is not WorkerState.STREAMING:
+            if buf.state is not _STREAMING:
                 self._first_text(buf, event.t)
             self.total_tokens += 1
-            self.dirty.add(event.worker_id)
+            self.dirty.add(worker_id)
             return
         handler = _HANDLERS.get(type(event))
         if handler is not None:
@@ -379,6 +391,8 @@ class LiveRun:
         self.result = event.result
         self.version += 1
 
+
+_STREAMING = WorkerState.STREAMING
 
 _HANDLERS = {
     RunStarted: LiveRun._on_run_started,

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from textual.message import Message
 
-__all__ = ["ConnectionChanged", "RunsChanged"]
+__all__ = ["ConnectionChanged"]
 
 
 class ConnectionChanged(Message):
     """The app (re)connected: new settings, profile or model. Screens refresh their labels."""
-
-
-class RunsChanged(Message):
-    """A run started or ended; the app re-evaluates whether quitting must ask first."""
-
-    def __init__(self, in_flight: bool) -> None:
-        self.in_flight = in_flight
-        super().__init__()

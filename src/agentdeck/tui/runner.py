@@ -16,7 +16,7 @@ from agentdeck.errors import InputError
 from agentdeck.model import BaseModel
 from agentdeck.types import EventListener
 
-__all__ = ["SYSTEMS", "AGGREGATIONS", "RunOptions", "build_system", "run_system"]
+__all__ = ["AGGREGATIONS", "SYSTEMS", "RunOptions", "build_system", "run_system"]
 
 SYSTEMS: tuple[tuple[str, str], ...] = (
     ("Basic", "basic"),
@@ -107,12 +107,12 @@ def build_system(
         return systems.ChainOfAgents("chain", model, **common)
     if options.system == "multi":
         return systems.MultiCallSystem("multi", model, **common)
-    return systems.Debate("debate", model, agents=options.num_calls, rounds=options.rounds, **common)
+    return systems.Debate(
+        "debate", model, agents=options.num_calls, rounds=options.rounds, **common
+    )
 
 
-async def run_system(
-    system: Any, options: RunOptions, prompt: str, attachment: str | None
-) -> Any:
+async def run_system(system: Any, options: RunOptions, prompt: str, attachment: str | None) -> Any:
     """Run ``system`` with its seed API and return its seed result."""
     if not prompt.strip():
         raise InputError("the prompt is empty: type something first")

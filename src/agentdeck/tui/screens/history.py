@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -31,7 +31,7 @@ class HistoryScreen(Screen[None]):
     """The run list. Model text and prompts are shown as plain Text, never as markup."""
 
     CSS_PATH = "history.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("enter", "open", "Open", show=True, priority=True),
         Binding("f5,ctrl+r", "reload", "Reload"),
@@ -65,8 +65,11 @@ class HistoryScreen(Screen[None]):
                 key=info.run_id,
             )
         where = self.query_one("#where", Static)
-        where.update(f"{len(runs)} runs in {store.root}" if runs else
-                     f"No runs yet in {store.root}: send a prompt from the main screen.")
+        where.update(
+            f"{len(runs)} runs in {store.root}"
+            if runs
+            else f"No runs yet in {store.root}: send a prompt from the main screen."
+        )
 
     def action_open(self) -> None:
         from .run_view import RunViewScreen

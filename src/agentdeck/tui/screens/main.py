@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
@@ -45,7 +47,7 @@ class MainScreen(Screen[None]):
     """The screen the app opens on."""
 
     CSS_PATH = "main.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s,f5", "send", "Send", priority=True, key_display="^s"),
         Binding("ctrl+o", "attach", "Attach", priority=True, key_display="^o"),
         Binding("ctrl+t,f4", "cycle_system", "System", priority=True, key_display="^t"),
@@ -65,6 +67,7 @@ class MainScreen(Screen[None]):
         self._worker: Worker[None] | None = None
         self._last: tuple[RunOptions, str, Attachment | None] | None = None
         self._failures: list[str] = []
+        self._reported: set[int] = set()  # ids of errors already shown, so none shows twice
 
     def compose(self) -> ComposeResult:
         settings = self.app.settings  # type: ignore[attr-defined]
@@ -87,7 +90,8 @@ class MainScreen(Screen[None]):
 
     @property
     def run_in_flight(self) -> bool:
-        return self._worker is not None and self._worker.is_running
+        # Not ``is_running``: a worker just created is still PENDING for one loop turn.
+        return self._worker is not None and not self._worker.is_finished
 
     def in_flight_summary(self) -> str:
         """One line for the quit prompt: how many workers are still going."""
@@ -95,15 +99,17 @@ class MainScreen(Screen[None]):
         if live is None:
             return "A run is starting."
         going = sum(1 for b in live.buffers.values() if not b.state.finished)
-        return f"{live.system or 'run'} {live.run_id}: {going} of {len(live.buffers)} workers going."
+        return (
+            f"{live.system or 'run'} {live.run_id}: {going} of {len(live.buffers)} workers going."
+        )
 
     # ------------------------------------------------------------------ frame + poll
 
     def flush_frame(self) -> None:
         """Push buffered text to the widgets and refresh the status (the ~20 Hz timer)."""
         live = self.live
-        if live is None:
-            return
+        if live is None or not self.is_attached:
+            return  # nothing yet, or the app is closing while a run ends
         self.query_one(OutputPane).flush()
         status = self.query_one(StatusLine)
         status.tokens_per_s = _run_rate(live) if live.finished else live.tokens_per_s()
@@ -111,13 +117,16 @@ class MainScreen(Screen[None]):
         if self._failures:
             failures, self._failures = self._failures, []
             title = "A worker failed" if len(failures) == 1 else f"{len(failures)} workers failed"
-            self.notify("\n".join(failures[:3]), title=title, severity="error", markup=False,
-                        timeout=8)
+            self.notify(
+                "\n".join(failures[:3]), title=title, severity="error", markup=False, timeout=8
+            )
 
     @work(exclusive=True, group="poll")
     async def poll_server(self) -> None:
         """Health and vLLM gauges for the status line; a failing server only turns it red."""
-        self.query_one(StatusLine).server = await self.app.backend.poll()  # type: ignore[attr-defined]
+        status = await self.app.backend.poll()  # type: ignore[attr-defined]
+        for line in self.query(StatusLine):  # none when the app closed meanwhile
+            line.server = status
 
     @on(ConnectionChanged)
     def _show_connection(self) -> None:
@@ -148,20 +157,23 @@ class MainScreen(Screen[None]):
         """Run ``prompt`` with ``options`` in a worker (the one entry point, tests use it too)."""
         model = self.app.backend.model  # type: ignore[attr-defined]
         if model is None:
-            self.notify("Not connected yet: check the profile in settings (F2).",
-                        severity="error")
+            self.notify("Not connected yet: check the profile in settings (F2).", severity="error")
             return
         if not prompt.strip():
             self.notify("The prompt is empty: type something first.", severity="warning")
             return
         text = attachment.text if attachment else None
         try:
-            system = build_system(options, model, attachment=text,
-                                  listeners=[], store=self.app.store)  # type: ignore[attr-defined]
+            system = build_system(
+                options, model, attachment=text, listeners=[], store=self.app.store
+            )  # type: ignore[attr-defined]
         except AgentDeckError as exc:
             self.notify(str(exc), title="Cannot run", severity="error", markup=False)
             return
         self._last = (options, prompt, attachment)
+        tls = self.app.settings.profile.tls_warning()  # type: ignore[attr-defined]
+        if tls and not self.app.backend.uses_sim:  # type: ignore[attr-defined]
+            self.notify(tls, title="TLS", severity="warning", markup=False)
         self._begin(system, options.system)
         self._worker = self.run_prompt(system, options, prompt, text)
 
@@ -181,9 +193,11 @@ class MainScreen(Screen[None]):
         try:
             await run_system(system, options, prompt, text)
         except AgentDeckError as exc:
-            self.notify(str(exc), title=exc.kind, severity="error", markup=False, timeout=10)
+            if id(exc) not in self._reported:  # a failed worker's error is shown already
+                self.notify(str(exc), title=exc.kind, severity="error", markup=False, timeout=10)
         finally:
             self.flush_frame()
+            self._reported.clear()
 
     @work(exclusive=True, group="run")
     async def retry_one(self, worker_id: str) -> None:
@@ -199,6 +213,7 @@ class MainScreen(Screen[None]):
         # Collected here, shown once per frame: 64 failing workers make one notification.
         if type(event) is WorkerFailedEvent and not event.cancelled:
             self._failures.append(f"{event.worker_id}: {event.reason}")
+            self._reported.add(id(event.error))
 
     # ------------------------------------------------------------------ worker actions
 
@@ -212,11 +227,9 @@ class MainScreen(Screen[None]):
     async def cancel_and_wait(self, timeout: float = 5.0) -> None:
         """Cancel the run in flight and wait until its files are closed (used when quitting)."""
         worker = self._worker
-        if worker is None or not worker.is_running:
+        if worker is None or worker.is_finished:
             return
         self.system.cancel()
-        import asyncio
-
         try:
             await asyncio.wait_for(worker.wait(), timeout)
         except (WorkerCancelled, WorkerFailed):
@@ -226,8 +239,14 @@ class MainScreen(Screen[None]):
 
     @on(WorkerGrid.CancelRequested)
     def _cancel_one(self, event: WorkerGrid.CancelRequested) -> None:
-        if self.run_in_flight and self.system.cancel_worker(event.worker_id):
-            self.notify(f"Cancelling {event.worker_id}.")
+        self.cancel_worker(event.worker_id)
+
+    def cancel_worker(self, worker_id: str) -> None:
+        """Cancel one worker of the run in flight; its partial text is kept."""
+        if self.run_in_flight and self.system.cancel_worker(worker_id):
+            self.notify(f"Cancelling {worker_id}.")
+        else:
+            self.notify(f"{worker_id} is not running.")
 
     @on(WorkerGrid.CancelAllRequested)
     def _cancel_all(self) -> None:
@@ -235,29 +254,48 @@ class MainScreen(Screen[None]):
 
     @on(WorkerGrid.RetryRequested)
     def _retry(self, event: WorkerGrid.RetryRequested) -> None:
+        self.retry_worker(event.worker_id)
+
+    def retry_worker(self, worker_id: str) -> None:
+        """Run a failed or cancelled worker again (the whole prompt for single-call agents)."""
         live = self.live
-        buf = live.buffers.get(event.worker_id) if live else None
+        buf = live.buffers.get(worker_id) if live else None
         if buf is None or buf.state not in (WorkerState.FAILED, WorkerState.CANCELLED):
             self.notify("Only a failed or cancelled worker can be retried.")
         elif self.run_in_flight:
             self.notify("Wait for the run to end before retrying one worker.", severity="warning")
         elif hasattr(self.system, "retry_worker"):
-            self._worker = self.retry_one(event.worker_id)
+            self._worker = self.retry_one(worker_id)
         elif self._last is not None:
             self.start_run(*self._last)
+
+    def _focused_worker(self) -> str | None:
+        live = self.live
+        if live is None or not live.order:
+            return None
+        pane = self.query_one(OutputPane)
+        return (pane.grid.focused_worker if pane.view == "grid" else None) or live.order[-1]
+
+    def action_cancel_focused(self) -> None:
+        worker_id = self._focused_worker()
+        if worker_id is not None:
+            self.cancel_worker(worker_id)
+
+    def action_retry_focused(self) -> None:
+        worker_id = self._focused_worker()
+        if worker_id is not None:
+            self.retry_worker(worker_id)
 
     @on(WorkerGrid.ZoomRequested)
     def _zoom(self, event: WorkerGrid.ZoomRequested) -> None:
         self.zoom(event.worker_id)
 
     def action_zoom(self) -> None:
-        live = self.live
-        if live is None or not live.order:
+        worker_id = self._focused_worker()
+        if worker_id is None:
             self.notify("Nothing to zoom into yet.")
             return
-        pane = self.query_one(OutputPane)
-        worker_id = pane.grid.focused_worker if pane.view == "grid" else None
-        self.zoom(worker_id or live.order[-1])
+        self.zoom(worker_id)
 
     def zoom(self, worker_id: str) -> None:
         from .zoom import ZoomScreen
@@ -282,11 +320,24 @@ class MainScreen(Screen[None]):
         """Every action of this screen for the command palette."""
         yield "Send prompt", "Run the prompt with the chosen system (ctrl+s, F5)", self.action_send
         yield "Attach file", "Attach a context file or long text (ctrl+o)", self.action_attach
-        yield "Next system", "Basic, Context, Chain, Multi-call, Debate (ctrl+t)", \
-            self.action_cycle_system
+        yield (
+            "Next system",
+            "Basic, Context, Chain, Multi-call, Debate (ctrl+t)",
+            self.action_cycle_system,
+        )
         yield "Cancel all", "Cancel every worker of the run (ctrl+g)", self.action_cancel_all
         yield "Zoom", "Full-screen transcript of the focused worker (ctrl+f)", self.action_zoom
         yield "New prompt", "Clear the prompt box (ctrl+n)", self.action_new_prompt
+        yield (
+            "Cancel worker",
+            "Cancel the focused worker (c on the grid)",
+            self.action_cancel_focused,
+        )
+        yield (
+            "Retry worker",
+            "Run a failed or cancelled worker again (r on the grid)",
+            self.action_retry_focused,
+        )
 
 
 def _defaults(settings: Any) -> RunOptions:
@@ -303,11 +354,13 @@ def _defaults(settings: Any) -> RunOptions:
 
 
 def _run_state(live: LiveRun) -> str:
-    """"running 3/8 done", "done", "partial"..., for the status line."""
+    """ "streaming", "3/8 done", "done", "partial"..., for the status line."""
     if live.finished:
         return live.status
+    if len(live.buffers) == 1:
+        return next(iter(live.buffers.values())).state_text
     done = sum(1 for b in live.buffers.values() if b.state.finished)
-    return f"running {done}/{len(live.buffers)} done"
+    return f"{done}/{len(live.buffers)} done"
 
 
 def _run_rate(live: LiveRun) -> float | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
@@ -15,7 +17,7 @@ class QuitScreen(ModalScreen[bool]):
     """Dismisses with True to cancel the runs and quit, False to stay."""
 
     CSS_PATH = "quit.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y,q", "confirm", "Cancel runs and quit"),
         Binding("n,escape", "stay", "Stay"),
     ]

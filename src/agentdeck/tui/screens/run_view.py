@@ -6,11 +6,11 @@ grid, chain and stream views need no second code path for history.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -63,11 +63,21 @@ def live_from_disk(info: Any) -> LiveRun:
         live.dirty.add(worker_id)
     for step in info.steps:
         number = int(step.get("step") or 0)
-        live(StepStarted(info.run_id, number, step.get("total"), str(step.get("label") or ""),
-                         str(step.get("worker_id") or "")))
+        live(
+            StepStarted(
+                info.run_id,
+                number,
+                step.get("total"),
+                str(step.get("label") or ""),
+                str(step.get("worker_id") or ""),
+            )
+        )
         if step.get("output_file"):
-            live(StepFinished(info.run_id, number, info.read_step(number),
-                              str(step.get("worker_id") or "")))
+            live(
+                StepFinished(
+                    info.run_id, number, info.read_step(number), str(step.get("worker_id") or "")
+                )
+            )
     live(RunFinished(info.run_id, info.status))
     return live
 
@@ -76,7 +86,7 @@ class RunViewScreen(Screen[None]):
     """One recorded run. Keys copy a worker's text or reveal its file; nothing is editable."""
 
     CSS_PATH = "run_view.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("y", "copy", "Copy text"),
         Binding("p", "reveal", "File path"),
@@ -115,8 +125,9 @@ class RunViewScreen(Screen[None]):
     def action_copy(self) -> None:
         worker_id = self._worker_id()
         if worker_id is not None:
-            copy_text(self.app, self.live.buffers[worker_id].text,
-                      self.info.worker_path(worker_id))
+            copy_text(
+                self.app, self.live.buffers[worker_id].text, self.info.worker_path(worker_id)
+            )
 
     def action_reveal(self) -> None:
         worker_id = self._worker_id()
@@ -124,8 +135,9 @@ class RunViewScreen(Screen[None]):
             return
         path = self.info.worker_path(worker_id)
         self.app.copy_to_clipboard(str(path))
-        self.notify(f"{path}\n(path copied to the clipboard)", title=worker_id, markup=False,
-                    timeout=10)
+        self.notify(
+            f"{path}\n(path copied to the clipboard)", title=worker_id, markup=False, timeout=10
+        )
 
     def action_zoom(self) -> None:
         worker_id = self._worker_id()
@@ -149,7 +161,6 @@ class RunViewScreen(Screen[None]):
 
     def palette_commands(self) -> Any:
         yield "Copy text", "Copy the focused worker's text (y)", self.action_copy
-        yield "Reveal file", "Show and copy the focused worker's file path (p)", \
-            self.action_reveal
+        yield "Reveal file", "Show and copy the focused worker's file path (p)", self.action_reveal
         yield "Zoom", "Full-screen transcript of the focused worker (ctrl+f)", self.action_zoom
         yield "Back", "Return to the history (Esc)", self.app.pop_screen

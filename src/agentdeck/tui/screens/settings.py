@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
@@ -32,8 +32,11 @@ DEFAULT_CALLS = 4
 def ui_num_calls(settings: Any) -> int:
     """Default calls for Multi-call / seats for Debate, kept in ``[ui] num_calls``."""
     value = settings.ui.extra.get("num_calls", DEFAULT_CALLS)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
+    return (
+        value
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0
         else DEFAULT_CALLS
+    )
 
 
 def _row(label: str, *widgets: Any, id: str | None = None) -> Horizontal:
@@ -44,7 +47,7 @@ class SettingsScreen(Screen[None]):
     """Edit a profile and the defaults; ctrl+s saves to the config file and reconnects."""
 
     CSS_PATH = "settings.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("ctrl+t", "test_connection", "Test connection", priority=True),
@@ -53,38 +56,87 @@ class SettingsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         settings = self.app.settings  # type: ignore[attr-defined]
-        names = [(name + (" (built-in simulator)" if p.is_builtin_sim else ""), name)
-                 for name, p in settings.profiles.items()]
+        names = [
+            (name + (" (built-in simulator)" if p.is_builtin_sim else ""), name)
+            for name, p in settings.profiles.items()
+        ]
         names.append(("+ new profile", NEW))
         params = settings.params
         with VerticalScroll(id="form"):
             yield Static("Settings · endpoint profile", classes="section")
-            yield _row("Profile", Select(names, compact=True, value=settings.profile.name
-                                         if settings.profile.name in settings.profiles else
-                                         names[0][1], allow_blank=False, id="profile"))
-            yield _row("Name", Input(id="name", compact=True, placeholder="a short name, e.g. gpu1"))
-            yield _row("Base URL", Input(id="base_url", compact=True,
-                                         placeholder="http://127.0.0.1:8000/v1"))
-            yield _row("Model", Input(id="model", compact=True, placeholder="empty: the server's first model"))
-            yield _row("", Select([], compact=True, prompt="models on the server (ctrl+l loads them)",
-                                  id="models"))
+            yield _row(
+                "Profile",
+                Select(
+                    names,
+                    compact=True,
+                    value=settings.profile.name
+                    if settings.profile.name in settings.profiles
+                    else names[0][1],
+                    allow_blank=False,
+                    id="profile",
+                ),
+            )
+            yield _row(
+                "Name", Input(id="name", compact=True, placeholder="a short name, e.g. gpu1")
+            )
+            yield _row(
+                "Base URL",
+                Input(id="base_url", compact=True, placeholder="http://127.0.0.1:8000/v1"),
+            )
+            yield _row(
+                "Model",
+                Input(id="model", compact=True, placeholder="empty: the server's first model"),
+            )
+            yield _row(
+                "",
+                Select(
+                    [],
+                    compact=True,
+                    prompt="models on the server (ctrl+l loads them)",
+                    id="models",
+                ),
+            )
             yield _row("API key", Input(id="api_key", password=True, compact=True))
             yield Static("", id="key_note", classes="note", markup=False)
-            yield _row("Key env var", Input(id="api_key_env", compact=True,
-                                            placeholder="e.g. VLLM_API_KEY (read at start)"))
+            yield _row(
+                "Key env var",
+                Input(
+                    id="api_key_env", compact=True, placeholder="e.g. VLLM_API_KEY (read at start)"
+                ),
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Test connection (ctrl+t)", id="test", compact=True)
                 yield Button("Load models (ctrl+l)", id="load", compact=True)
             yield Static("", id="test_result", classes="note", markup=False)
             yield Static("Defaults for every run", classes="section")
-            yield _row("Temperature", Input(_fmt(params.temperature), id="temperature", compact=True,
-                                            type="number", placeholder="server default"))
-            yield _row("Max tokens", Input(_fmt(params.max_tokens), id="max_tokens", compact=True,
-                                           type="integer", placeholder="server default"))
-            yield _row("Calls / seats", Input(str(ui_num_calls(settings)), id="num_calls",
-                                              type="integer", compact=True))
-            yield _row("Concurrency", Input(str(settings.concurrency), id="concurrency",
-                                            type="integer", compact=True))
+            yield _row(
+                "Temperature",
+                Input(
+                    _fmt(params.temperature),
+                    id="temperature",
+                    compact=True,
+                    type="number",
+                    placeholder="server default",
+                ),
+            )
+            yield _row(
+                "Max tokens",
+                Input(
+                    _fmt(params.max_tokens),
+                    id="max_tokens",
+                    compact=True,
+                    type="integer",
+                    placeholder="server default",
+                ),
+            )
+            yield _row(
+                "Calls / seats",
+                Input(str(ui_num_calls(settings)), id="num_calls", type="integer", compact=True),
+            )
+            yield _row(
+                "Concurrency",
+                Input(str(settings.concurrency), id="concurrency", type="integer", compact=True),
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Save (ctrl+s)", variant="primary", id="save", compact=True)
                 yield Button("Back (Esc)", id="back", compact=True)
@@ -120,7 +172,9 @@ class SettingsScreen(Screen[None]):
         self.query_one("#key_note", Static).update(_key_note(profile))
         self.query_one("#test_result", Static).update(
             "The built-in simulator runs inside the app; add a profile for a real server."
-            if builtin else "")
+            if builtin
+            else ""
+        )
 
     @on(Select.Changed, "#profile")
     def _profile_changed(self, event: Select.Changed) -> None:
@@ -153,8 +207,9 @@ class SettingsScreen(Screen[None]):
             "api_key_env": self._field("api_key_env") or None,
         }
         if not changes["base_url"]:
-            raise ConfigError("a profile needs a base URL, e.g. http://127.0.0.1:8000/v1",
-                              key="base_url")
+            raise ConfigError(
+                "a profile needs a base URL, e.g. http://127.0.0.1:8000/v1", key="base_url"
+            )
         typed_key = self.query_one("#api_key", Input).value
         if typed_key:
             changes["api_key"] = typed_key
@@ -165,8 +220,12 @@ class SettingsScreen(Screen[None]):
     # ------------------------------------------------------------------ actions
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        actions = {"test": self.action_test_connection, "load": self.action_load_models,
-                   "save": self.action_save, "back": self.app.pop_screen}
+        actions = {
+            "test": self.action_test_connection,
+            "load": self.action_load_models,
+            "save": self.action_save,
+            "back": self.app.pop_screen,
+        }
         actions[str(event.button.id)]()
 
     def action_test_connection(self) -> None:
@@ -190,8 +249,12 @@ class SettingsScreen(Screen[None]):
             model = self.app.backend.model  # type: ignore[attr-defined]
             owned = False
         else:
-            model = VLLMModel(profile.model or "(any)", profile.base_url, profile.api_key,
-                              verify=profile.ssl_verify())
+            model = VLLMModel(
+                profile.model or "(any)",
+                profile.base_url,
+                profile.api_key,
+                verify=profile.ssl_verify(),
+            )
             owned = True
         result.update("testing…")
         try:
@@ -206,8 +269,9 @@ class SettingsScreen(Screen[None]):
         models = self.query_one("#models", Select)
         models.set_options([(name, name) for name in names])
         listed = f"{len(names)} model{'s' if len(names) != 1 else ''}: {', '.join(names[:5])}"
-        result.update(f"✓ healthy · {latency:.0f} ms · {listed}" if not load_only
-                      else f"✓ {listed}")
+        result.update(
+            f"✓ healthy · {latency:.0f} ms · {listed}" if not load_only else f"✓ {listed}"
+        )
 
     def action_save(self) -> None:
         """Write the file, read it back and reconnect with what it now says."""
@@ -224,13 +288,18 @@ class SettingsScreen(Screen[None]):
             return
         self.notify(f"Saved to {path}", title="Settings", markup=False)
         if reloaded.profile.name != profile.name:
-            self.notify(f"The environment or flags select profile {reloaded.profile.name!r}; "
-                        "it stays active", severity="warning", markup=False)
+            self.notify(
+                f"The environment or flags select profile {reloaded.profile.name!r}; "
+                "it stays active",
+                severity="warning",
+                markup=False,
+            )
         self.app.reconnect(reloaded)  # type: ignore[attr-defined]
         self.app.pop_screen()
 
     def _settings_with(self, settings: Any, profile: Any) -> Any:
         """Settings with the edited profile made default and the defaults from the form."""
+
         def number(key: str, kind: type) -> Any:
             raw = self._field(key)
             if not raw:
@@ -240,28 +309,45 @@ class SettingsScreen(Screen[None]):
             except ValueError:
                 raise ConfigError(f"{raw!r} is not a number", key=key) from None
 
-        params = replace(settings.params, temperature=number("temperature", float),
-                         max_tokens=number("max_tokens", int))
+        params = replace(
+            settings.params,
+            temperature=number("temperature", float),
+            max_tokens=number("max_tokens", int),
+        )
         calls = number("num_calls", int) or DEFAULT_CALLS
         concurrency = number("concurrency", int) or settings.concurrency
         if calls < 1 or concurrency < 1:
             raise ConfigError("calls and concurrency must be at least 1", key="concurrency")
         profiles = dict(settings.profiles)
         profiles[profile.name] = profile
-        source = {**settings.source, "profile": "file", "concurrency": "ui",
-                  "params.temperature": "ui", "params.max_tokens": "ui"}
-        ui = replace(settings.ui, extra=MappingProxyType({**settings.ui.extra,
-                                                          "num_calls": calls}))
-        return replace(settings, profiles=MappingProxyType(profiles), params=params,
-                       concurrency=concurrency, ui=ui, default_profile=profile.name,
-                       source=MappingProxyType(source))
+        source = {
+            **settings.source,
+            "profile": "file",
+            "concurrency": "ui",
+            "params.temperature": "ui",
+            "params.max_tokens": "ui",
+        }
+        ui = replace(
+            settings.ui, extra=MappingProxyType({**settings.ui.extra, "num_calls": calls})
+        )
+        return replace(
+            settings,
+            profiles=MappingProxyType(profiles),
+            params=params,
+            concurrency=concurrency,
+            ui=ui,
+            default_profile=profile.name,
+            source=MappingProxyType(source),
+        )
 
     def palette_commands(self) -> Any:
         yield "Save settings", "Write the config file and reconnect (ctrl+s)", self.action_save
-        yield "Test connection", "Health, latency and models (ctrl+t)", \
-            self.action_test_connection
-        yield "Load models", "Fill the model list from the server (ctrl+l)", \
-            self.action_load_models
+        yield "Test connection", "Health, latency and models (ctrl+t)", self.action_test_connection
+        yield (
+            "Load models",
+            "Fill the model list from the server (ctrl+l)",
+            self.action_load_models,
+        )
         yield "Back", "Leave without saving (Esc)", self.app.pop_screen
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -19,7 +21,7 @@ class ZoomScreen(Screen[None]):
     """Follows ``worker_id`` in ``live``, streaming if it still runs (a retry starts afresh)."""
 
     CSS_PATH = "zoom.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("c", "copy", "Copy text"),
     ]

@@ -1,14 +1,15 @@
-"""``PromptBox``: the multi-line prompt, its history, and the attached context file or long text."""
+"""``PromptBox``: the multi-line prompt, its history, and the attached context or long text."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import var
 from textual.widget import Widget
@@ -18,6 +19,7 @@ from agentdeck.cli.inputs import human_size, read_text_file
 from agentdeck.errors import InputError
 
 __all__ = ["Attachment", "PromptBox", "load_attachment"]
+
 
 @dataclass(frozen=True)
 class Attachment:
@@ -86,7 +88,9 @@ class PromptBox(Widget):
     PromptBox.-attaching #attach-input { display: block; }
     """
 
-    BINDINGS = [Binding("escape", "close_attach", "Close", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close_attach", "Close", show=False),
+    ]
 
     class Submitted(Message):
         """The user asked to send ``text`` (with ``attachment`` when one is attached)."""
@@ -102,7 +106,7 @@ class PromptBox(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._history: list[str] = []
-        self._cursor = 0  # index into history; len(history) means "the draft"
+        self._history_pos = 0  # index into history; len(history) means "the draft"
         self._draft = ""
 
     def compose(self) -> ComposeResult:
@@ -139,7 +143,7 @@ class PromptBox(Widget):
         text = self.text
         if text.strip() and (not self._history or self._history[-1] != text):
             self._history.append(text)
-        self._cursor = len(self._history)
+        self._history_pos = len(self._history)
         self._draft = ""
         self.post_message(self.Submitted(text, self.attachment))
 
@@ -148,12 +152,12 @@ class PromptBox(Widget):
         event.stop()
         if not self._history:
             return
-        if self._cursor == len(self._history):
+        if self._history_pos == len(self._history):
             self._draft = self.text
-        target = max(0, min(len(self._history), self._cursor + event.step))
-        if target == self._cursor:
+        target = max(0, min(len(self._history), self._history_pos + event.step))
+        if target == self._history_pos:
             return
-        self._cursor = target
+        self._history_pos = target
         self.text = self._draft if target == len(self._history) else self._history[target]
 
     # ------------------------------------------------------------------ attachment
@@ -182,8 +186,11 @@ class PromptBox(Widget):
             self.notify(str(exc), title="Cannot attach", severity="error", markup=False)
             return
         if self.attachment.replaced:
-            self.notify(f"{self.attachment.path.name} is not valid UTF-8: bad bytes replaced",
-                        severity="warning", markup=False)
+            self.notify(
+                f"{self.attachment.path.name} is not valid UTF-8: bad bytes replaced",
+                severity="warning",
+                markup=False,
+            )
         self.focus_prompt()
 
     def on_mount(self) -> None:
@@ -192,6 +199,9 @@ class PromptBox(Widget):
     def watch_attachment(self, attachment: Attachment | None) -> None:
         # Shown on the bottom border: it costs no row at 80x24. Text, so a file name with
         # brackets is not read as markup.
-        summary = "no file (ctrl+o attaches one)" if attachment is None else \
-            f"attached: {attachment.summary}"
+        summary = (
+            "no file (ctrl+o attaches one)"
+            if attachment is None
+            else f"attached: {attachment.summary}"
+        )
         self.border_subtitle = Text(summary)

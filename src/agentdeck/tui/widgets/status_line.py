@@ -61,5 +61,8 @@ class StatusLine(Widget):
         if s.running is not None or s.waiting is not None:
             parts += [" │ ", f"run {s.running or 0:.0f} wait {s.waiting or 0:.0f}"]
         if s.kv_cache is not None:
-            parts += [" ", (f"KV {s.kv_cache * 100:.0f}%", "bold yellow" if s.kv_cache > 0.9 else "")]
+            parts += [
+                " ",
+                (f"KV {s.kv_cache * 100:.0f}%", "bold yellow" if s.kv_cache > 0.9 else ""),
+            ]
         return Text.assemble(*parts, no_wrap=True, overflow="ellipsis")

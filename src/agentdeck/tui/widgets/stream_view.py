@@ -79,6 +79,7 @@ class StreamView(ScrollView, can_focus=True):
         self._pos = 0
         self._rpos = 0
         self._scrolling = False
+        self._base: Style | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -203,6 +204,7 @@ class StreamView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._base = None
         if self.is_mounted:
             self._answer.rerender()
             self._reasoning.rerender()
@@ -237,7 +239,10 @@ class StreamView(ScrollView, can_focus=True):
         return render_markdown(self.app.console, source, width, style, self.rich_style)
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        width = self._answer.width
+        base = self._base
+        if base is None:  # ``rich_style`` walks the DOM each call; it changes with styles only
+            base = self._base = self.rich_style
         vy = y + round(self.scroll_y)
         strip: Strip | None = None
         if not self._reasoning.empty:
@@ -259,8 +264,8 @@ class StreamView(ScrollView, can_focus=True):
                 label = f"{self._buffer.title}: {self._buffer.state_text}…"
                 return self._text_strip(label, "stream-view--empty", width)
         if strip is None:
-            return Strip.blank(width, self.rich_style)
-        return strip.adjust_cell_length(width, self.rich_style)
+            return Strip.blank(width, base)
+        return strip.adjust_cell_length(width, base)
 
     def _text_strip(self, text: str, component: str, width: int) -> Strip:
         style = self.get_component_rich_style(component)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import HorizontalGroup
@@ -55,11 +58,23 @@ class SystemPicker(Widget):
     def compose(self) -> ComposeResult:
         d = self._defaults
         with HorizontalGroup(id="group-system"):
-            yield Select(SYSTEMS, value=d.system, allow_blank=False, compact=True, id="system",
-                         tooltip="System to run (F2 cycles)")
+            yield Select(
+                SYSTEMS,
+                value=d.system,
+                allow_blank=False,
+                compact=True,
+                id="system",
+                tooltip="System to run (F2 cycles)",
+            )
         with HorizontalGroup(id="group-aggregate"):
-            yield Select(AGGREGATIONS, value=d.aggregate, allow_blank=False, compact=True,
-                         id="aggregate", tooltip="How Multi-call combines its answers")
+            yield Select(
+                AGGREGATIONS,
+                value=d.aggregate,
+                allow_blank=False,
+                compact=True,
+                id="aggregate",
+                tooltip="How Multi-call combines its answers",
+            )
         values = {
             "temperature": d.temperature,
             "max_tokens": d.max_tokens,
@@ -116,7 +131,7 @@ class SystemPicker(Widget):
             InputError: a field holds something unusable (named in the message).
         """
 
-        def number(name: str, kind: type) -> object:
+        def number(name: str, kind: Callable[[str], Any]) -> Any:
             raw = self.query_one(f"#{name}", Input).value.strip()
             if not raw:
                 return None
@@ -129,10 +144,10 @@ class SystemPicker(Widget):
         rounds = number("rounds", int)
         return RunOptions(
             system=self.system,
-            temperature=number("temperature", float),  # type: ignore[arg-type]
-            max_tokens=number("max_tokens", int),  # type: ignore[arg-type]
-            num_calls=self._defaults.num_calls if num_calls is None else num_calls,  # type: ignore[arg-type]
-            concurrency=number("concurrency", int),  # type: ignore[arg-type]
+            temperature=number("temperature", float),
+            max_tokens=number("max_tokens", int),
+            num_calls=self._defaults.num_calls if num_calls is None else num_calls,
+            concurrency=number("concurrency", int),
             aggregate=str(self.query_one("#aggregate", Select).value),
-            rounds=self._defaults.rounds if rounds is None else rounds,  # type: ignore[arg-type]
+            rounds=self._defaults.rounds if rounds is None else rounds,
         )

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
@@ -34,47 +33,27 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from agentdeck.tui.live import LiveRun, WorkerBuffer, WorkerState
-from agentdeck.tui.widgets.plaintext import TailWrapper, cells, fit, literal, wrap_line
+from agentdeck.tui.live import LiveRun, WorkerState
+from agentdeck.tui.widgets.worker_card import Card
 
 __all__ = ["WorkerGrid"]
 
-_BOX = "╭╮╰╯─│"
-_BOX_FOCUS = "┏┓┗┛━┃"  # heavy lines: the focused card shows even without colour
 
-
-def _stats(buf: WorkerBuffer) -> str:
-    state = buf.state
-    if state is WorkerState.QUEUED:
-        return "queued"
-    if state is WorkerState.WAITING:
-        return "waiting for first token"
-    if state is WorkerState.RETRYING:
-        return f"retry {buf.retry_attempt}/{buf.retry_max}: {literal(buf.retry_reason)}"
-    parts = [f"{buf.tokens} tok"]
-    rate = buf.tokens_per_s
-    if rate is not None:
-        parts.append(f"{rate:.1f} tok/s")
-    if buf.ttft is not None:
-        parts.append(f"TTFT {buf.ttft:.2f}s")
-    return " · ".join(parts)
-
-
-class _Card:
-    """View state of one card: its wrapped tail and its cached strips, one per card row."""
-
-    __slots__ = ("worker_id", "buf", "version", "pos", "mode", "wrap", "keys", "strips", "stale")
-
-    def __init__(self, worker_id: str) -> None:
-        self.worker_id = worker_id
-        self.buf: WorkerBuffer | None = None
-        self.version = -1
-        self.pos = 0
-        self.mode = ""
-        self.wrap = TailWrapper(1, 1)
-        self.keys: list[object] = []
-        self.strips: list[Strip] = []
-        self.stale = True
+def _runs(rows: list[int], width: int) -> list[Region]:
+    """Sorted row numbers as the fewest full-width regions."""
+    regions: list[Region] = []
+    start = prev = None
+    for y in rows:
+        if start is None:
+            start = prev = y
+        elif y == prev + 1:
+            prev = y
+        else:
+            regions.append(Region(0, start, width, prev - start + 1))
+            start = prev = y
+    if start is not None:
+        regions.append(Region(0, start, width, prev - start + 1))
+    return regions
 
 
 class WorkerGrid(ScrollView, can_focus=True):
@@ -120,7 +99,7 @@ class WorkerGrid(ScrollView, can_focus=True):
     BINDINGS = [
         Binding("enter", "zoom", "Zoom"),
         Binding("c", "cancel", "Cancel"),
-        Binding("C", "cancel_all", "Cancel all"),
+        Binding("C,shift+c", "cancel_all", "Cancel all"),
         Binding("r", "retry", "Retry"),
         Binding("left,h", "move(-1, 0)", "Left", show=False),
         Binding("right,l", "move(1, 0)", "Right", show=False),
@@ -174,8 +153,7 @@ class WorkerGrid(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._live: LiveRun | None = None
-        self._cards: list[_Card] = []
-        self._by_id: dict[str, _Card] = {}
+        self._cards: list[Card] = []
         self._cols = 1
         self._card_w = self.MIN_CARD_WIDTH
         self._card_h = self.CARD_HEIGHT
@@ -190,7 +168,6 @@ class WorkerGrid(ScrollView, can_focus=True):
         """Show ``live`` (or nothing); resets focus and every card."""
         self._live = live
         self._cards = []
-        self._by_id = {}
         self._announced = None
         self.set_reactive(WorkerGrid.focused_index, 0)
         if self.is_mounted:
@@ -221,10 +198,7 @@ class WorkerGrid(ScrollView, can_focus=True):
             return
         dirty = live.take_dirty()
         if len(live.order) != len(self._cards):
-            for worker_id in live.order[len(self._cards) :]:
-                card = _Card(worker_id)
-                self._cards.append(card)
-                self._by_id[worker_id] = card
+            self._cards.extend(Card(worker_id) for worker_id in live.order[len(self._cards) :])
             self._relayout(force=True)
             self._announce()
             return  # a full repaint is coming; every visible card syncs as it is drawn
@@ -232,23 +206,26 @@ class WorkerGrid(ScrollView, can_focus=True):
             return
         top = round(self.scroll_y)
         bottom = top + self.scrollable_content_region.height
-        card_h, card_w, cols = self._card_h, self._card_w, self._cols
-        regions: list[Region] = []
+        card_h, cols = self._card_h, self._cols
+        lines: set[int] = set()
+        regs = []
         for index, card in enumerate(self._cards):
             if card.worker_id not in dirty:
                 continue
-            row, col = divmod(index, cols)
-            y0 = row * card_h
+            y0 = index // cols * card_h
             if y0 + card_h <= top or y0 >= bottom:
                 card.stale = True
                 continue
-            x0 = col * card_w
+            x0 = index % cols * self._card_w
             for line in self._sync(card, index):
-                y = y0 + line
-                if top <= y < bottom:
-                    regions.append(Region(x0, y - top, card_w, 1))
-        if regions:
-            self.refresh(*regions)
+                if 0 <= y0 + line - top < bottom - top:
+                    regs.append(Region(x0, y0 + line - top, self._card_w, 1))
+        if regs:
+            self.refresh(*regs)
+        if lines:
+            # Whole rows, merged into runs: Textual repaints whole lines of a line-API widget
+            # anyway, and a few wide regions compose faster than many card-sized ones.
+            self.refresh(*_runs(sorted(y for y in lines if 0 <= y < bottom - top), self._width))
 
     # ------------------------------------------------------------------ layout
 
@@ -259,8 +236,7 @@ class WorkerGrid(ScrollView, can_focus=True):
         super().notify_style_update()
         self._styles.clear()
         for card in self._cards:
-            card.keys = []
-            card.stale = True
+            card.invalidate()
 
     def _relayout(self, force: bool = False) -> None:
         region = self.scrollable_content_region
@@ -276,9 +252,7 @@ class WorkerGrid(ScrollView, can_focus=True):
         if layout != (self._width, self._cols, self._card_w, self._card_h) or force:
             self._width, self._cols, self._card_w, self._card_h = layout
             for card in self._cards:
-                card.keys = []
-                card.mode = ""  # re-wrap from the buffer's tail at the new size
-                card.stale = True
+                card.invalidate()  # the wrapper sees the new size and re-wraps the tail
             self.virtual_size = Size(width, rows * card_h)
             self.refresh()
         self._scroll_to_focus()
@@ -308,91 +282,14 @@ class WorkerGrid(ScrollView, can_focus=True):
             style = self._styles[name] = self.get_component_rich_style(f"worker-grid--{name}")
         return style
 
-    def _sync(self, card: _Card, index: int) -> list[int]:
+    def _sync(self, card: Card, index: int) -> list[int]:
         """Update ``card`` from its buffer; returns the card rows whose strips changed."""
-        card.stale = False
         live = self._live
         buf = live.buffers.get(card.worker_id) if live is not None else None
         if buf is None:
+            card.stale = False
             return []
-        card_w, card_h = self._card_w, self._card_h
-        inner = max(1, card_w - 4)
-        body_h = max(0, card_h - 3)
-        if buf is not card.buf:
-            card.buf, card.mode, card.keys = buf, "", []
-        mode = "text" if buf.content.length or not buf.reasoning.length else "reasoning"
-        stream = buf.content if mode == "text" else buf.reasoning
-        if mode != card.mode or card.wrap.width != inner or card.wrap.height != body_h:
-            card.mode = mode
-            card.wrap = TailWrapper(inner, max(1, body_h))
-            card.wrap.reset(literal(stream.since(max(0, stream.length - card.wrap.budget))))
-        elif stream.length > card.pos:
-            card.wrap.feed(literal(stream.since(card.pos)))
-        card.pos = stream.length
-        card.version = buf.version
-
-        focused = index == self.focused_index
-        errors: list[str] = []
-        if buf.state is WorkerState.FAILED and buf.error and body_h:
-            errors = wrap_line(literal(buf.error), inner)
-            if len(errors) > 2:
-                errors = [errors[0], fit(errors[1] + " …", inner)]
-        rows = card.wrap.tail(body_h - len(errors)) if body_h > len(errors) else []
-        rows += [""] * (body_h - len(errors) - len(rows))
-        keys: list[object] = [
-            ("top", literal(buf.title), buf.state_text, focused),
-            ("stats", _stats(buf), focused),
-            *((mode, row, focused) for row in rows),
-            *(("error", row, focused) for row in errors),
-            ("bottom", focused),
-        ]
-        old = card.keys
-        if len(old) != len(keys):
-            old = card.keys = [None] * len(keys)
-            card.strips = [Strip.blank(card_w)] * len(keys)
-        # Text rows move up one as a line completes: reuse their strips instead of rebuilding.
-        reuse = {key: strip for key, strip in zip(old, card.strips)}
-        changed = []
-        for line, key in enumerate(keys):
-            if old[line] != key:
-                old[line] = key
-                strip = reuse.get(key)
-                card.strips[line] = strip if strip is not None else self._strip(key, buf, focused)
-                changed.append(line)
-        return changed
-
-    def _strip(self, key: tuple, buf: WorkerBuffer, focused: bool) -> Strip:
-        card_w = self._card_w
-        box = _BOX_FOCUS if focused else _BOX
-        border = self._style("border-focus" if focused else "border")
-        kind = key[0]
-        if kind == "top":
-            state = buf.state_text
-            label = fit(key[1], max(1, card_w - cells(state) - 8))
-            fill = max(0, card_w - cells(label) - cells(state) - 7)
-            segments = [
-                Segment(box[0] + box[4] + " ", border),
-                Segment(label, self._style("label")),
-                Segment(" " + box[4] * fill + " ", border),
-                Segment(state, self._style(buf.state.value)),
-                Segment(" " + box[1], border),
-            ]
-        elif kind == "bottom":
-            segments = [Segment(box[2] + box[4] * max(0, card_w - 2) + box[3], border)]
-        else:
-            inner = max(1, card_w - 4)
-            text = key[1] if kind in ("text", "reasoning") else fit(key[1], inner)  # rows fit
-            segments = [
-                Segment(box[5] + " ", border),
-                Segment(text, self._style(kind)),
-                Segment(" " * (inner - cells(text)) + " " + box[5], border),
-            ]
-            if card_w >= 5:
-                return Strip(segments, card_w)
-        strip = Strip(segments)
-        if strip.cell_length != card_w:  # only on cards narrower than their decorations
-            strip = strip.adjust_cell_length(card_w, border)
-        return strip
+        return card.sync(buf, self._card_w, self._card_h, index == self.focused_index, self._style)
 
     def render_line(self, y: int) -> Strip:
         width = self._width
@@ -417,8 +314,7 @@ class WorkerGrid(ScrollView, can_focus=True):
         for index in (old, new):
             if 0 <= index < len(self._cards):
                 card = self._cards[index]
-                card.keys = []  # every row's border glyph changes
-                card.stale = True
+                card.invalidate()  # every row's border glyph changes
                 self.refresh(self._card_region(index).translate((0, -round(self.scroll_y))))
         self._scroll_to_focus()
         self._announce()

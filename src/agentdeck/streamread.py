@@ -1,0 +1,315 @@
+"""Turn the body of a 2xx chat-completions stream into events: the hot path of agentdeck.
+
+Per socket read: one SSE ``feed`` and one clock read. Per event: one ``orjson.loads`` from
+bytes, a few dict lookups, and a ``Delta`` when the chunk carries text. Choices are routed by
+``index``; a stream is complete only when every choice has a finish reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import orjson
+
+from .errors import (
+    AgentDeckError,
+    FirstTokenTimeoutError,
+    MalformedChunkError,
+    ProtocolError,
+    ServerStreamError,
+    StallError,
+    StreamDisconnectedError,
+    TruncatedStreamError,
+)
+from .httperrors import TRANSPORT_ERRORS, parse_error_body, request_id_of
+from .metrics import StreamClock
+from .sse import SSEDecoder
+from .types import ChoiceFinished, ChoiceResult, Completion, Delta, StreamEvent, Usage, now
+from .watchdog import Watchdog
+
+__all__ = ["read_events"]
+
+_DRAIN_TIMEOUT = 1.0
+
+
+def first_token_error(base_url: str, timeout: float, partial: str = "", reasoning: str = ""):
+    """The error for a stream that produced no token in time."""
+    return FirstTokenTimeoutError(
+        f"no token from {base_url} within first_token_timeout={timeout:g}s"
+        " (server overloaded or stuck? raise the timeout for long queues)",
+        partial=partial,
+        partial_reasoning=reasoning,
+    )
+
+
+async def read_events(
+    response: aiohttp.ClientResponse,
+    n: int,
+    watchdog: Watchdog,
+    clock: StreamClock,
+    result: list[Completion],
+    *,
+    base_url: str,
+    first_token_timeout: float,
+    idle_timeout: float,
+) -> AsyncIterator[StreamEvent]:
+    """Yield ``Delta``/``ChoiceFinished`` events; append the ``Completion`` to ``result``.
+
+    Raises:
+        StreamError subclasses with the partial text; ``ProtocolError`` when the connection
+        closed before any body byte (the caller may retry that one).
+    """
+    contents: list[list[str]] = [[] for _ in range(n)]
+    reasonings: list[list[str]] = [[] for _ in range(n)]
+    finish: list[str | None] = [None] * n
+    unfinished = n
+    usage: Any = None
+    model: str | None = None
+    request_id = request_id_of(response.headers)
+    feed = SSEDecoder().feed
+    loads = orjson.loads
+    readany = response.content.readany
+    loop_time = watchdog.time
+    idle = idle_timeout
+    first_deadline = loop_time() + first_token_timeout - (now() - clock.sent)
+    started = False  # a body byte arrived: no retry from here on
+    token = clock.token
+    done = False
+    eof = False
+
+    def partial(cls: type[AgentDeckError], message: str, **kw: Any) -> AgentDeckError:
+        return cls(
+            message,
+            partial="".join(contents[0]),
+            partial_reasoning="".join(reasonings[0]),
+            request_id=request_id,
+            **kw,
+        )
+
+    try:
+        watchdog.arm(first_deadline, "first token")
+        while True:
+            watchdog.expiry = first_deadline if clock.first is None else loop_time() + idle
+            raw = await readany()
+            watchdog.expiry = None
+            if not raw:
+                eof = True
+                break
+            t = now()
+            started = True
+            for data in feed(raw):
+                if data == b"[DONE]":
+                    done = True
+                    break
+                try:
+                    obj = loads(data)
+                    choices = obj.get("choices")
+                    if model is None:
+                        model = obj.get("model")
+                        request_id = request_id or obj.get("id")
+                    if choices:
+                        for choice in choices:
+                            index = choice.get("index") or 0
+                            if index >= len(finish):
+                                grow = index + 1 - len(finish)
+                                contents.extend([] for _ in range(grow))
+                                reasonings.extend([] for _ in range(grow))
+                                finish.extend([None] * grow)
+                                unfinished += grow
+                            delta = choice.get("delta")
+                            if delta:
+                                content = delta.get("content")
+                                reasoning = delta.get("reasoning")
+                                if reasoning is None:
+                                    reasoning = delta.get("reasoning_content")
+                                if content or reasoning:
+                                    if clock.first is None:
+                                        # later idle deadlines may come sooner
+                                        watchdog.schedule(loop_time() + idle)
+                                    token(t)
+                                    if content:
+                                        contents[index].append(content)
+                                    else:
+                                        content = ""
+                                    if reasoning:
+                                        reasonings[index].append(reasoning)
+                                    else:
+                                        reasoning = ""
+                                    yield Delta(content, reasoning, index)
+                            reason = choice.get("finish_reason")
+                            if reason is not None and finish[index] is None:
+                                finish[index] = reason
+                                unfinished -= 1
+                                yield ChoiceFinished(index, reason, choice.get("stop_reason"))
+                    elif obj.get("error") is not None or obj.get("object") == "error":
+                        message, _ = parse_error_body(data)
+                        said = f"server error inside the stream: {message}"
+                        raise partial(ServerStreamError, said, body=obj)
+                    u = obj.get("usage")
+                    if u:
+                        usage = u
+                except (orjson.JSONDecodeError, AttributeError, TypeError):
+                    # not JSON, not an object, or fields of the wrong type
+                    text = data.decode("utf-8", "replace")
+                    snippet = repr(text if len(text) <= 120 else text[:120] + "...")
+                    message = f"malformed chunk from {base_url}: {snippet}"
+                    raise partial(MalformedChunkError, message) from None
+            if done:
+                eof = await _drain(readany, watchdog)
+                break
+    except asyncio.CancelledError:
+        if watchdog.absorb():
+            if clock.first is None:
+                raise first_token_error(
+                    base_url, first_token_timeout, "".join(contents[0]), "".join(reasonings[0])
+                ) from None
+            raise partial(
+                StallError, f"stream from {base_url} stalled: no chunk for idle_timeout={idle:g}s"
+            ) from None
+        raise
+    except TRANSPORT_ERRORS as exc:
+        if not started:
+            raise ProtocolError(
+                f"{base_url} closed the stream before sending anything: {exc}"
+            ) from exc
+        detail = str(exc) or type(exc).__name__
+        raise partial(
+            StreamDisconnectedError, f"connection to {base_url} lost mid-stream: {detail}"
+        ) from exc
+    except AgentDeckError as error:
+        error._body_started = True  # type: ignore[attr-defined]
+        raise
+    finally:
+        watchdog.expiry = None
+        if eof:
+            response.release()  # body read to its end: the connection goes back to the pool
+        else:
+            response.close()  # anything else: drop the connection so the server sees it
+    if unfinished:
+        missing = ", ".join(str(i) for i, r in enumerate(finish) if r is None)
+        error = partial(
+            TruncatedStreamError,
+            f"stream from {base_url} ended before a finish reason for choice {missing} "
+            "(connection cut by a proxy or a server crash?)",
+        )
+        error._body_started = started  # type: ignore[attr-defined]
+        raise error
+    parsed_usage = _usage(usage)
+    end = now()
+    result.append(
+        Completion(
+            choices=tuple(
+                ChoiceResult(i, "".join(contents[i]), "".join(reasonings[i]), finish[i])
+                for i in range(len(finish))
+            ),
+            usage=parsed_usage,
+            metrics=clock.result(parsed_usage.completion_tokens if parsed_usage else None, end),
+            model=model,
+            request_id=request_id,
+        )
+    )
+
+
+async def _drain(readany: Any, watchdog: Watchdog) -> bool:
+    """Read the body's end after ``[DONE]`` so the connection can be reused; True at EOF.
+
+    Bounded by a short deadline: a server that keeps the connection open after ``[DONE]``
+    costs us that connection, never the answer we already have.
+    """
+    watchdog.arm(watchdog.time() + _DRAIN_TIMEOUT, "drain")
+    try:
+        while await readany():
+            pass
+        return True
+    except asyncio.CancelledError:
+        if watchdog.fired != "drain" or not watchdog.absorb():
+            raise
+        return False
+    except TRANSPORT_ERRORS:
+        return False  # the answer is complete; a bad ending only costs the connection
+    finally:
+        watchdog.expiry = None
+
+
+def _usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    details = raw.get("completion_tokens_details")
+    reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    return Usage(
+        prompt_tokens=raw.get("prompt_tokens"),
+        completion_tokens=raw.get("completion_tokens"),
+        total_tokens=raw.get("total_tokens"),
+        reasoning_tokens=reasoning,
+    )
+
+
+async def read_whole_reply(
+    response: aiohttp.ClientResponse,
+    n: int,
+    watchdog: Watchdog,
+    clock: StreamClock,
+    result: list[Completion],
+    *,
+    base_url: str,
+    first_token_timeout: float,
+    idle_timeout: float,
+) -> AsyncIterator[StreamEvent]:
+    """The same events from a 200 that is not an event stream (a server ignoring ``stream``).
+
+    A JSON ``chat.completion`` becomes one ``Delta`` and one ``ChoiceFinished`` per choice; an
+    HTML page or other text means the URL is not an OpenAI-compatible endpoint.
+    """
+    try:
+        body = await asyncio.wait_for(response.read(), first_token_timeout)
+    except asyncio.TimeoutError:
+        raise first_token_error(base_url, first_token_timeout) from None
+    except TRANSPORT_ERRORS as exc:
+        raise ProtocolError(f"{base_url} closed the connection mid-reply: {exc}") from exc
+    finally:
+        response.close()
+    t = now()
+    ctype = response.headers.get("Content-Type", "?")
+    try:
+        obj = orjson.loads(body)
+        choices = obj.get("choices")
+    except (orjson.JSONDecodeError, AttributeError):
+        text = " ".join(body.decode("utf-8", "replace").split())[:160]
+        raise ProtocolError(
+            f"{base_url} answered 200 with {ctype}, not an event stream (not an "
+            f"OpenAI-compatible server? check api_url): {text!r}"
+        ) from None
+    if not choices:
+        message, _ = parse_error_body(body)
+        raise ServerStreamError(f"server error instead of a reply: {message}", body=obj)
+    finished: list[ChoiceResult] = []
+    for choice in choices:
+        message = choice.get("message") or {}
+        index = choice.get("index") or 0
+        content = message.get("content") or ""
+        reasoning = message.get("reasoning") or message.get("reasoning_content") or ""
+        if content or reasoning:
+            clock.token(t)
+            yield Delta(content, reasoning, index)
+        reason = choice.get("finish_reason")
+        if reason is None:
+            raise TruncatedStreamError(
+                f"reply from {base_url} has no finish reason for choice {index}",
+                partial=content,
+                partial_reasoning=reasoning,
+            )
+        yield ChoiceFinished(index, reason, choice.get("stop_reason"))
+        finished.append(ChoiceResult(index, content, reasoning, reason))
+    parsed_usage = _usage(obj.get("usage"))
+    result.append(
+        Completion(
+            choices=tuple(sorted(finished, key=lambda c: c.index)),
+            usage=parsed_usage,
+            metrics=clock.result(parsed_usage.completion_tokens if parsed_usage else None),
+            model=obj.get("model"),
+            request_id=request_id_of(response.headers) or obj.get("id"),
+        )
+    )
