@@ -9,12 +9,12 @@ import re
 import sys
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import tomli_w
 
 from . import fsutil
-from .errors import ConfigError
+from .errors import ConfigError, register_secret
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -231,4 +231,7 @@ def check_base_url(url: str, *, key: str, checker: Checker | None = None) -> str
                    f"from 1 to 65535{hint}") from None
     if port == 0:
         raise fail(f"base URL {url!r} has port 0: it must be a number from 1 to 65535")
+    if parts.password:  # a password in the URL is masked in every message, like a key
+        register_secret(parts.password)
+        register_secret(unquote(parts.password))
     return url

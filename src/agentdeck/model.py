@@ -7,6 +7,7 @@ derived from it here, so every backend behaves the same way.
 from __future__ import annotations
 
 import abc
+from contextlib import aclosing
 from typing import Any, AsyncIterator
 
 from .types import ChatMessage, Completion, Delta, GenerationParams, StreamEvent, StreamFinished
@@ -42,8 +43,10 @@ class BaseModel(abc.ABC):
         server runs a reasoning parser.
         """
         thinking = False
-        async for event in self.stream(messages, **kwargs):
-            if type(event) is Delta and event.index == 0:
+        async with aclosing(self.stream(messages, **kwargs)) as events:
+            async for event in events:
+                if type(event) is not Delta or event.index:
+                    continue
                 if event.reasoning:
                     if not thinking:
                         thinking = True
@@ -64,9 +67,10 @@ class BaseModel(abc.ABC):
         **kwargs: Any,
     ) -> Completion:
         """Stream a request to its end and return the whole result."""
-        async for event in self.stream(messages, params, **kwargs):
-            if isinstance(event, StreamFinished):
-                return event.completion
+        async with aclosing(self.stream(messages, params, **kwargs)) as events:
+            async for event in events:
+                if isinstance(event, StreamFinished):
+                    return event.completion
         raise AssertionError("stream() ended without StreamFinished")  # a backend bug
 
     async def tokenize(self, text: str) -> list[int] | None:

@@ -78,7 +78,7 @@ class Profile:
                 f"({self.base_url}): anyone on the path can read the traffic and the API key")
 
     def ssl_verify(self) -> ssl.SSLContext | bool:
-        """The ``verify=`` value for httpx: a context with ``ca_bundle``, or True/False.
+        """The ``verify=`` value for ``VLLMModel``: a context with ``ca_bundle``, or True/False.
 
         Raises:
             ConfigError: ``ca_bundle`` is missing or not a PEM file.

@@ -254,8 +254,13 @@ class RunRecorder:
             self._dirty = True
 
     def _finish_run(self, status: str) -> None:
-        """Set the run's final status; workers not finished by now did not finish."""
-        leftover = "cancelled" if status == "cancelled" else "interrupted"
+        """Set the run's final status; workers not finished by now did not finish.
+
+        They are ``interrupted`` only when the run was (closed without ``RunFinished``: the
+        process is going down); a run that ended on its own, say a chain stopped by a failed
+        step, did not run them: ``cancelled``.
+        """
+        leftover = "interrupted" if status == "interrupted" else "cancelled"
         for worker in self._workers.values():
             if worker.entry["status"] in UNFINISHED:
                 self._end_worker(worker, leftover, now(), notify=False)

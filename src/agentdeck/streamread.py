@@ -278,10 +278,12 @@ async def read_whole_reply(
         choices = obj.get("choices")
     except (orjson.JSONDecodeError, AttributeError):
         text = " ".join(body.decode("utf-8", "replace").split())[:160]
-        raise ProtocolError(
+        error = ProtocolError(
             f"{base_url} answered 200 with {ctype}, not an event stream (not an "
             f"OpenAI-compatible server? check api_url): {text!r}"
-        ) from None
+        )
+        error._body_started = True  # type: ignore[attr-defined]  # a resend gets the same page
+        raise error from None
     if not choices:
         message, _ = parse_error_body(body)
         raise ServerStreamError(f"server error instead of a reply: {message}", body=obj)

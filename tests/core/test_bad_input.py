@@ -132,13 +132,15 @@ def test_a_stream_of_non_json_chunks_is_reported_as_malformed(capsys) -> None:
     assert "malformed chunk from " in one_line(err) and "<b>hello</b>" in err
 
 
-@pytest.mark.xfail(strict=True, reason="client.py reports a 200 HTML/plain/JSON body as a "
-                   "truncated stream ('connection cut by a proxy or a server crash?')")
+NOT_YET = pytest.mark.xfail(strict=True, reason="client: a 200 body that is not an event "
+                            "stream is reported as a truncated stream or 'server error: None'")
+
+
 @pytest.mark.parametrize(
     ("content_type", "body"),
     [("text/html", "<html><body>Welcome to nginx!</body></html>"),
-     ("text/plain", "hello, I am not an API"),
-     ("application/json", '{"status": "ok"}')],
+     pytest.param("text/plain", "hello, I am not an API", marks=NOT_YET),
+     pytest.param("application/json", '{"status": "ok"}', marks=NOT_YET)],
 )
 def test_a_200_answer_that_is_not_an_event_stream_is_explained(capsys, content_type,
                                                                 body) -> None:
@@ -146,10 +148,10 @@ def test_a_200_answer_that_is_not_an_event_stream_is_explained(capsys, content_t
         return web.Response(text=body, content_type=content_type)
 
     with ThreadedApp({"POST /v1/chat/completions": chat}) as app:
-        code, _, err = run_cli(capsys, ["ask", "hi", "--base-url", app.url, "--model", "m"])
+        code, out, err = run_cli(capsys, ["ask", "hi", "--base-url", app.url, "--model", "m"])
     line = one_line(err)
-    assert code == 1
-    assert "OpenAI-compatible" in line and "proxy or a server crash" not in line
+    assert code != 0 and out == ""
+    assert "not an OpenAI-compatible server?" in line and body in line
 
 
 def test_max_tokens_beyond_the_context_reports_the_servers_limit(capsys) -> None:
@@ -282,3 +284,15 @@ def test_an_unreachable_server_is_one_line_and_the_run_says_why(capsys) -> None:
     assert line.endswith("(is the server running?)")
     (run,) = RunStore().list_runs()
     assert run.status == "failed" and run.workers[0]["error_kind"] == "ConnectError"
+
+
+@pytest.mark.xfail(strict=True, reason="client.py: aiohttp raises ValueError 'Cannot combine "
+                   "AUTHORIZATION header with ... credentials encoded in URL' (a traceback)")
+def test_a_base_url_with_credentials_and_an_api_key_is_not_a_traceback(capsys,
+                                                                        monkeypatch) -> None:
+    monkeypatch.setenv("AGENTDECK_API_KEY", "k-123456")
+    with ThreadedSim(api_key="k-123456") as sim:
+        url = sim.base_url.replace("http://", "http://user:pass-1234@")
+        code, _, err = run_cli(capsys, ["ask", "hi", "--base-url", url, "--model", "sim-model",
+                                        *FAST])
+    assert code == 0 or one_line(err).startswith("agentdeck: configuration: ")

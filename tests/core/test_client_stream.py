@@ -275,3 +275,4 @@ async def test_html_200_is_a_clear_error() -> None:
         async with model_for(srv) as model:
             with pytest.raises(ProtocolError, match="not an event stream.*Sign in"):
                 await model.complete(MSG)
+    assert len(srv.requests) == 1  # not retried: a resend gets the same page

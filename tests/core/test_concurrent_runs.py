@@ -134,7 +134,7 @@ def test_two_processes_running_at_once_never_clash(tmp_path: Path) -> None:
 
     runs = {info.run_id: info for info in RunStore().list_runs()}
     assert set(runs) == set(run_ids)
-    for k, (prompt, run_id, proc) in enumerate(zip(prompts, run_ids, procs)):
+    for k, (prompt, run_id, proc) in enumerate(zip(prompts, run_ids, procs, strict=True)):
         info = runs[run_id]
         assert info.status == "done" and info.manifest["writer"]["pid"] == proc.pid
         assert info.prompts["prompt"] == prompt

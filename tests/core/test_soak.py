@@ -10,6 +10,7 @@ test knows exactly what the server sent and what a failed call must have kept.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 from collections import Counter, defaultdict
@@ -105,6 +106,7 @@ def open_fds() -> set[str]:
 
 async def test_500_streams_with_faults_end_in_a_definite_recorded_state(tmp_path: Path) -> None:
     started = time.monotonic()
+    gc.collect()  # sockets an earlier test dropped close now, not during this one
     fds_before = open_fds()
     tasks_before = asyncio.all_tasks()
     events: dict[str, list[Any]] = defaultdict(list)
@@ -215,7 +217,8 @@ async def test_500_streams_with_faults_end_in_a_definite_recorded_state(tmp_path
         await asyncio.sleep(0)
     leftover = asyncio.all_tasks() - tasks_before - {asyncio.current_task()}
     assert not leftover, leftover
-    assert open_fds() == fds_before, "a socket or file was left open"
+    fds_after = open_fds()
+    assert not fds_after - fds_before and len(fds_after) <= len(fds_before), "fd left open"
 
     print(f"\nsoak: {CALLS} calls, {stats.requests} requests, {faulted} faulted "
           f"({100 * faulted / stats.requests:.0f}%): {dict(stats.faults)}")

@@ -56,7 +56,8 @@ async def test_steps_units_tail_and_manager_answer() -> None:
         chain.set_live(live)
         step(live, 1, 3, "chunk-01", "chunk 1/2", "Reading the first chunk.")
         live(WorkerFinished(RUN, "chunk-01", "stop", None, None))
-        live(StepFinished(RUN, 1, "Unit: the text is about [bold]ships[/].\nSecond line.", "chunk-01"))
+        unit = "Unit: the text is about [bold]ships[/].\nSecond line."
+        live(StepFinished(RUN, 1, unit, "chunk-01"))
         step(live, 2, 3, "chunk-02", "chunk 2/2", "Now reading the second chunk, still going")
         chain.flush()
         await pilot.pause()

@@ -1,4 +1,4 @@
-"""WorkerGrid: cards from synthetic run events, keys and clicks, literal text, reflow, scrolling."""
+"""WorkerGrid: cards from synthetic events, keys and clicks, literal text, reflow, scrolling."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from agentdeck.types import (
     TextDelta,
     WorkerFailed,
     WorkerFinished,
+    WorkerQueued,
     WorkerStarted,
 )
 
@@ -27,12 +28,16 @@ class GridApp(App[None]):
         super().__init__()
         self.live = live
         self.posted: list[Message] = []
+        self.highlighted: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield WorkerGrid(self.live)
 
     def on_mount(self) -> None:
         self.query_one(WorkerGrid).focus()
+
+    def on_worker_grid_highlighted(self, message: WorkerGrid.Highlighted) -> None:
+        self.highlighted.append(message.worker_id)
 
     def on_worker_grid_zoom_requested(self, message: WorkerGrid.ZoomRequested) -> None:
         self.posted.append(message)
@@ -98,6 +103,8 @@ async def test_keys_move_the_focused_card_and_post_requests() -> None:
         assert [getattr(m, "worker_id", None) for m in app.posted] == [
             "call-04", "call-04", None, "call-04",
         ]
+        # the screen hears where focus went (to show that stream in the big pane)
+        assert app.highlighted[0] == "call-01" and app.highlighted[-1] == "call-04"
 
 
 async def test_the_focused_card_has_a_heavy_border() -> None:
@@ -119,7 +126,7 @@ async def test_click_focuses_a_card_and_double_click_zooms() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         grid = app.query_one(WorkerGrid)
         await settle(pilot, grid)
-        await pilot.click(WorkerGrid, offset=(50, 14))  # right column, second row
+        await pilot.click(WorkerGrid, offset=(50, 14))  # right column, second row of cards
         assert grid.focused_worker == "call-04"
         assert app.posted == []
         await pilot.double_click(WorkerGrid, offset=(5, 2))
@@ -243,6 +250,25 @@ async def test_a_delta_redraws_only_its_own_card() -> None:
         after = {card.worker_id: list(card.strips) for card in grid._cards}
         for worker_id in ("call-01", "call-02", "call-04"):
             assert all(a is b for a, b in zip(cards[worker_id], after[worker_id]))
-        changed = [i for i, (a, b) in enumerate(zip(cards["call-03"], after["call-03"])) if a is not b]
+        old, new = cards["call-03"], after["call-03"]
+        changed = [i for i, (a, b) in enumerate(zip(old, new)) if a is not b]
         assert changed == [1, 2]  # the figures row and the one text row that grew
         assert "first words and more" in "\n".join(lines(grid))
+
+
+async def test_a_retried_worker_card_starts_over() -> None:
+    live = run_with(1)
+    say(live, "call-01", "first attempt text")
+    live(WorkerFailed(RUN, "call-01", RuntimeError("stalled")))
+    app = GridApp(live)
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = app.query_one(WorkerGrid)
+        await settle(pilot, grid)
+        assert "first attempt text" in "\n".join(lines(grid))
+        live(WorkerQueued(RUN, "call-01", label="call 1"))  # the user pressed r
+        live(WorkerStarted(RUN, "call-01"))
+        say(live, "call-01", "second attempt")
+        await settle(pilot, grid)
+        text = "\n".join(lines(grid))
+        assert "second attempt" in text and "first attempt" not in text
+        assert "stalled" not in text and "streaming" in text

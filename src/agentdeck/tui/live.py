@@ -12,9 +12,15 @@ Public API::
 
     buf = live.buffers["call-01"]
     buf.state                         # WorkerState: queued, waiting, streaming, retrying, ...
+    buf.state_text                    # "retrying 2/5", "streaming", ...
+    buf.content.length                # characters so far (also buf.reasoning.length)
     buf.content_since(pos)            # text appended after character ``pos`` (cheap)
     buf.text / buf.reasoning_text     # the whole text (joined once, then kept joined)
     buf.tokens, buf.tokens_per_s, buf.ttft, buf.error, buf.version
+    WorkerBuffer.from_text(id, text, reasoning)   # a finished buffer for saved transcripts
+
+A retried worker (``WorkerQueued`` again after it finished) gets a new ``WorkerBuffer`` object,
+so readers compare identity to notice the restart.
 
 Why plain buffers: widgets must never render per token. The hot path (``TextDelta``) is a list
 append and a few counters; a timer on the screen (~20 Hz) then asks the widgets to flush what

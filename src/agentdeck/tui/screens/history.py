@@ -66,7 +66,7 @@ class HistoryScreen(Screen[None]):
             )
         where = self.query_one("#where", Static)
         where.update(
-            f"{len(runs)} runs in {store.root}"
+            f"{len(runs)} run{'' if len(runs) == 1 else 's'} in {store.root}"
             if runs
             else f"No runs yet in {store.root}: send a prompt from the main screen."
         )

@@ -107,9 +107,11 @@ class ChainSteps(ScrollView, can_focus=True):
         if seen == self._seen:
             return
         self._seen = seen
+        height = len(self._lines)
         self._build(live, steps)
         self.virtual_size = Size(self.scrollable_content_region.width, len(self._lines))
-        self.refresh(layout=True)
+        # Its height is "auto": lay the screen out again only when the row count changed.
+        self.refresh(layout=len(self._lines) != height)
 
     def _steps(self, live: LiveRun) -> list[StepInfo]:
         steps = dict(live.steps)

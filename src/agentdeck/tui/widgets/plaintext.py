@@ -1,8 +1,8 @@
 """Model text made safe to draw (no escape sequences, no control codes) and wrapped by cells.
 
-``literal(text)`` replaces every C0/C1 control character except newline with a visible stand-in
-(ESC becomes "␛", so ``\\x1b[31m`` shows as ``␛[31m``), expands tabs, drops carriage returns and
-neutralises bidi overrides. It is a per-character table, so it is safe to apply to each streamed
+``literal(text)`` replaces every C0/C1 control character except newline with a visible
+stand-in (ESC becomes "␛", so ``\\x1b[31m`` shows as ``␛[31m``), expands tabs, drops carriage
+returns and neutralises bidi overrides. It is a per-character table, so it is safe to apply to each streamed
 piece on its own: an escape sequence split across two deltas is still neutralised.
 
 ``wrap_line(line, width)`` word-wraps one logical line to terminal cells (CJK and emoji take two
@@ -21,7 +21,8 @@ TAB = "    "
 
 
 def _table() -> dict[int, str | None]:
-    table: dict[int, str | None] = {cp: chr(0x2400 + cp) for cp in range(32)}  # ␀..␟, ESC is ␛
+    # Control Pictures: U+2400 + code, so NUL is ␀, ESC is ␛, BEL is ␇.
+    table: dict[int, str | None] = {cp: chr(0x2400 + cp) for cp in range(32)}
     table[ord("\n")] = "\n"
     table[ord("\t")] = TAB
     table[ord("\r")] = None  # "\r\n" line ends; a lone CR must not move the cursor either

@@ -80,6 +80,7 @@ class StreamView(ScrollView, can_focus=True):
         self._rpos = 0
         self._scrolling = False
         self._base: Style | None = None
+        self._shown_state = ""
 
     # ------------------------------------------------------------------ public API
 
@@ -94,7 +95,7 @@ class StreamView(ScrollView, can_focus=True):
 
     def set_source(self, buffer: WorkerBuffer | None) -> None:
         """Follow ``buffer`` from its start; ``None`` shows nothing."""
-        if buffer is self._buffer and self._pos:
+        if buffer is self._buffer and self._width() == self._answer.width:
             return
         self._buffer = buffer
         width = self._width()
@@ -126,6 +127,9 @@ class StreamView(ScrollView, can_focus=True):
         if fed or changed or stale:
             self._settle(background=BACKGROUND_BUDGET)
             self.refresh()
+        elif buf.state_text != self._shown_state:
+            self.refresh()  # the "waiting…" line of an empty stream
+        self._shown_state = buf.state_text
 
     # ------------------------------------------------------------------ layout
 
@@ -226,7 +230,8 @@ class StreamView(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is not None and not self._reasoning.empty and offset.y + round(self.scroll_y) == 0:
+        on_header = offset is not None and offset.y + round(self.scroll_y) == 0
+        if on_header and not self._reasoning.empty:
             self.action_toggle_reasoning()
 
     # ------------------------------------------------------------------ drawing

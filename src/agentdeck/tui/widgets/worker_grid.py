@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
@@ -208,7 +209,6 @@ class WorkerGrid(ScrollView, can_focus=True):
         bottom = top + self.scrollable_content_region.height
         card_h, cols = self._card_h, self._cols
         lines: set[int] = set()
-        regs = []
         for index, card in enumerate(self._cards):
             if card.worker_id not in dirty:
                 continue
@@ -216,12 +216,7 @@ class WorkerGrid(ScrollView, can_focus=True):
             if y0 + card_h <= top or y0 >= bottom:
                 card.stale = True
                 continue
-            x0 = index % cols * self._card_w
-            for line in self._sync(card, index):
-                if 0 <= y0 + line - top < bottom - top:
-                    regs.append(Region(x0, y0 + line - top, self._card_w, 1))
-        if regs:
-            self.refresh(*regs)
+            lines.update(y0 + line - top for line in self._sync(card, index))
         if lines:
             # Whole rows, merged into runs: Textual repaints whole lines of a line-API widget
             # anyway, and a few wide regions compose faster than many card-sized ones.
@@ -302,11 +297,13 @@ class WorkerGrid(ScrollView, can_focus=True):
             card = self._cards[index]
             if card.stale or len(card.strips) != card_h:
                 self._sync(card, index)
-            strips.append(card.strips[line] if line < len(card.strips) else Strip.blank(self._card_w))
-        used = len(strips) * self._card_w
+            if line < len(card.strips):
+                strips.append(card.strips[line])
+        used = sum(strip.cell_length for strip in strips)
         if used < width:
             strips.append(Strip.blank(width - used, self._base_style()))
-        return Strip.join(strips)
+        segments = [segment for strip in strips for segment in strip]
+        return Strip(Segment.simplify(segments), width)
 
     # ------------------------------------------------------------------ focus and keys
 
