@@ -65,7 +65,13 @@ class AgentDeckApp(App[int]):
         self.reconnect()
 
     def reconnect(self, settings: Any | None = None) -> None:
-        """Connect (again) in the background; the main screen shows progress in its status."""
+        """Connect (again) in the background; the main screen shows progress in its status.
+
+        New ``settings`` come from the settings screen: the user chose a profile, so demo mode
+        (``--demo``) ends and the profile's server is used (the simulator, if that profile is).
+        """
+        if settings is not None:
+            self.backend.demo = False
         self.run_worker(self._connect(settings), group="connect", exclusive=True)
 
     async def _connect(self, settings: Any | None) -> None:

@@ -11,6 +11,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from agentdeck.errors import AgentDeckError
+
 __all__ = ["HistoryScreen"]
 
 LIMIT = 500
@@ -78,7 +80,11 @@ class HistoryScreen(Screen[None]):
         if not table.row_count:
             return
         run_id = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        info = self.app.store.load_run(run_id)  # type: ignore[attr-defined]
+        try:
+            info = self.app.store.load_run(run_id)  # type: ignore[attr-defined]
+        except AgentDeckError as exc:  # removed or unreadable since the list was read
+            self.notify(str(exc), title="Cannot open run", severity="error", markup=False)
+            return
         self.app.push_screen(RunViewScreen(info))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

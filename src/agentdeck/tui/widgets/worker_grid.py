@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
@@ -302,8 +301,7 @@ class WorkerGrid(ScrollView, can_focus=True):
         used = sum(strip.cell_length for strip in strips)
         if used < width:
             strips.append(Strip.blank(width - used, self._base_style()))
-        segments = [segment for strip in strips for segment in strip]
-        return Strip(Segment.simplify(segments), width)
+        return Strip.join(strips)
 
     # ------------------------------------------------------------------ focus and keys
 
