@@ -202,11 +202,13 @@ def raise_fd_limit(want: int = 8192) -> None:
 
 
 def agentdeck_available() -> bool:
-    """True once ``agentdeck.client.VLLMModel`` exists (the benchmarks skip it until then)."""
-    try:
-        from agentdeck.client import VLLMModel  # noqa: F401
-    except ImportError:
+    """True once ``agentdeck.client`` exists; an import error inside it is raised, not hidden."""
+    import importlib.util
+
+    if importlib.util.find_spec("agentdeck.client") is None:
         return False
+    from agentdeck.client import VLLMModel  # noqa: F401
+
     return True
 
 

@@ -9,6 +9,7 @@ the streams (p50/p99: how late the event loop answers, e.g. a key press in the a
 
     python benchmarks/concurrency.py                  # 1, 64, 256, 1000 streams
     python benchmarks/concurrency.py --levels 1,256 --clients agentdeck,openai,naive
+    python benchmarks/concurrency.py --uvloop         # the same on uvloop (pip install uvloop)
     python benchmarks/concurrency.py --quick          # smoke test (CI)
 
 Exits 1 if an agentdeck stream failed or any client got text that differs from what was sent.
@@ -37,6 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--interval", type=float, default=0.1,
                     help="seconds between a stream's chunks (0.1: a vLLM batch of 1000 at 100 ms a step)")
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per level (median)")
+    ap.add_argument("--uvloop", action="store_true", help="run this process's event loop on uvloop")
     ap.add_argument("--quick", action="store_true", help="tiny run for the CI smoke test")
     args = ap.parse_args(argv)
     if args.quick:
@@ -80,7 +82,7 @@ async def sample(name: str, base_url: str, level: int, chunks: int) -> dict:
     lags.sort()
     return {
         "cpu": cpu / (level * chunks), "core": cpu / wall, "wall": wall, "exact": exact, "mismatched": mismatched,
-        "errors": errors, "lag50": pct(lags, 50), "lag99": pct(lags, 99),
+        "errors": errors, "lag50": pct(lags, 50), "lag99": pct(lags, 99), "lagmax": lags[-1] if lags else 0.0,
     }
 
 
@@ -107,7 +109,8 @@ async def run(args: argparse.Namespace, base_url: str) -> dict[tuple[str, int], 
 
 def report(args: argparse.Namespace, out: dict[tuple[str, int], list[dict]]) -> tuple[str, bool]:
     """Print the table; return the summary line and whether any stream lost text or failed."""
-    print(f"\n{args.chunks}-chunk streams, one chunk per stream every {args.interval * 1000:.0f} ms, "
+    loop = "uvloop" if args.uvloop else "asyncio"
+    print(f"\n[{loop}] {args.chunks}-chunk streams, one chunk per stream every {args.interval * 1000:.0f} ms, "
           f"{args.rounds} alternating round(s) per level (medians). core: client CPU / wall time; "
           "lag: how late a 10 ms ticker wakes (not run beside a single stream)\n")
     print(f"{'client':32} {'streams':>7} {'chunks/s':>8} {'exact':>11} {'errors':>10} {'us/chunk':>9} {'vs 1':>6} "
@@ -120,6 +123,7 @@ def report(args: argparse.Namespace, out: dict[tuple[str, int], list[dict]]) -> 
         cpu = statistics.median(s["cpu"] for s in runs)
         lag50 = statistics.median(s["lag50"] for s in runs)
         lag99 = statistics.median(s["lag99"] for s in runs)
+        lagmax = max(s["lagmax"] for s in runs)
         wall = statistics.median(s["wall"] for s in runs)
         core = statistics.median(s["core"] for s in runs)
         exact = sum(s["exact"] for s in runs)
@@ -134,7 +138,8 @@ def report(args: argparse.Namespace, out: dict[tuple[str, int], list[dict]]) -> 
             worst[name] = max(worst.get(name, 0.0), ratio)
         worst_lag[name] = max(worst_lag.get(name, 0.0), lag99)
         err = ",".join(f"{k}x{v}" for k, v in errors.items()) or "0"
-        lags = f"{lag50 * 1000:6.1f}ms {lag99 * 1000:6.1f}ms" if level > 1 else f"{'-':>8} {'-':>8}"
+        lags = (f"{lag50 * 1000:6.1f}ms {lag99 * 1000:6.1f}ms {lagmax * 1000:6.0f}ms" if level > 1
+                else f"{'-':>8} {'-':>8} {'-':>8}")
         print(f"{CLIENTS[name].label:32} {level:7} {level / args.interval:8.0f} {exact:5}/{total:<5} {err:>10} "
               f"{cpu * 1e6:9.1f} {ratio:5.2f}x {core:5.0%} {lags} {wall:7.2f}")
     parts = []
@@ -153,7 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     raise_fd_limit()
     with server_process(interval=args.interval) as base_url:
-        out = asyncio.run(run(args, base_url))
+        if args.uvloop:
+            import uvloop
+
+            out = uvloop.run(run(args, base_url))
+        else:
+            out = asyncio.run(run(args, base_url))
     summary, bad = report(args, out)
     print("\n" + summary)
     if bad:

@@ -20,9 +20,12 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 import orjson
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 from . import __version__
 from .errors import AgentDeckError, ConfigError, InputError, register_secret
@@ -37,7 +40,12 @@ from .metrics import StreamClock
 from .model import BaseModel
 from .retry import RetryPolicy
 from .serverinfo import ServerInfoMixin
-from .streamread import first_token_error, read_events, read_whole_reply
+from .streamread import (
+    first_token_error,
+    read_events,
+    read_not_a_stream,
+    read_whole_reply,
+)
 from .types import (
     ChatMessage,
     Completion,
@@ -75,6 +83,38 @@ def normalize_api_url(api_url: str) -> tuple[str, str]:
     return url, url + "/v1"
 
 
+def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
+    """``(url without user:pass@, user, password)``; user and password are percent-decoded."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None, None
+    host = parts.netloc.rpartition("@")[2]
+    user = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return urlunsplit(parts._replace(netloc=host)), user, password
+
+
+def _env_proxy(url: str) -> dict[str, Any]:
+    """``proxy=``/``proxy_auth=`` for ``url`` from HTTP(S)_PROXY / NO_PROXY, or nothing.
+
+    The session runs with ``trust_env=False`` because aiohttp's trust_env also reads
+    ~/.netrc for the target host, which collides with our Authorization header (a ValueError
+    on every request) or sends the netrc password to the server. Proxy credentials come from
+    the proxy URL (or a netrc entry for the proxy host); an https:// target goes through a
+    CONNECT tunnel, so the proxy never sees the API key.
+    """
+    try:
+        proxy, auth = get_env_proxy_for_url(URL(url))
+    except LookupError:  # no proxy configured for this scheme, or NO_PROXY matches the host
+        return {}
+    if auth is not None:
+        register_secret(auth.password)
+        # Back into the proxy URL: aiohttp sends it as Proxy-Authorization, to the proxy only
+        # (proxy_auth= is deprecated, and proxy_headers= is used only for CONNECT tunnels).
+        proxy = proxy.with_user(auth.login).with_password(auth.password)
+    return {"proxy": proxy}
+
+
 def _ssl_setting(verify: bool | str | Path | ssl.SSLContext) -> bool | ssl.SSLContext:
     if isinstance(verify, (bool, ssl.SSLContext)):
         return verify
@@ -95,7 +135,10 @@ class VLLMModel(ServerInfoMixin, BaseModel):
 
     Args:
         model_name: the served model name (``GET /v1/models`` lists them).
-        api_url: server URL, with or without ``/v1`` and trailing slash.
+        api_url: server URL, with or without ``/v1`` and trailing slash. A ``user:pass@`` in
+            it is taken out of the URL and sent as HTTP Basic auth when there is no
+            ``api_key``; with an ``api_key`` the Bearer key wins and the userinfo is dropped
+            (one request cannot carry both). The password never appears in any message.
         api_key: sent as ``Authorization: Bearer``; never appears in any message.
         connect_timeout: seconds to establish a connection.
         first_token_timeout: seconds from sending the request to the first content or
@@ -139,7 +182,9 @@ class VLLMModel(ServerInfoMixin, BaseModel):
         if http_client is not None and not isinstance(http_client, aiohttp.ClientSession):
             raise ConfigError("http_client must be an aiohttp.ClientSession", key="http_client")
         self.model_name = model_name
-        self.root_url, self.base_url = normalize_api_url(api_url)
+        url, user, password = split_userinfo((api_url or "").strip())
+        register_secret(password)  # before anything can quote it
+        self.root_url, self.base_url = normalize_api_url(url)
         self.api_key = api_key or None
         register_secret(self.api_key)
         self.connect_timeout = float(connect_timeout)
@@ -159,9 +204,14 @@ class VLLMModel(ServerInfoMixin, BaseModel):
         }
         if self.api_key:
             self._headers["Authorization"] = f"Bearer {self.api_key}"
+        elif user is not None or password is not None:
+            basic = aiohttp.encode_basic_auth(user or "", password or "")
+            register_secret(basic.split(" ", 1)[1])
+            self._headers["Authorization"] = basic
         self._own_session = http_client is None
         self._session_obj: aiohttp.ClientSession | None = http_client
         self._session_loop: asyncio.AbstractEventLoop | None = None
+        self._proxies: dict[str, dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         return f"VLLMModel({self.model_name!r}, {self.base_url!r})"
@@ -185,10 +235,18 @@ class VLLMModel(ServerInfoMixin, BaseModel):
                 timeout=aiohttp.ClientTimeout(
                     total=None, connect=None, sock_connect=self.connect_timeout, sock_read=None
                 ),
-                trust_env=True,  # honour HTTP(S)_PROXY / NO_PROXY like curl and httpx
+                trust_env=False,  # no ~/.netrc; proxies come from _proxy_for (env vars)
             )
             self._session_obj = session
+            self._proxies.clear()  # a new session reads the proxy settings afresh
         return session
+
+    def _proxy_for(self, url: str) -> dict[str, Any]:
+        """Request options honouring HTTP(S)_PROXY / NO_PROXY; read once per URL per session."""
+        options = self._proxies.get(url)
+        if options is None:
+            options = self._proxies[url] = _env_proxy(url)
+        return options
 
     async def close_client(self) -> None:
         """Close the connections (only when this object created them). Safe to call twice."""
@@ -243,11 +301,15 @@ class VLLMModel(ServerInfoMixin, BaseModel):
                 clock = StreamClock()
                 try:
                     response = await self._open(payload, watchdog)
-                    # A JSON reply (stream ignored) or an HTML page is read whole; anything
-                    # else is decoded as SSE, whatever its label says.
-                    ctype = response.headers.get("Content-Type", "")
-                    whole = "json" in ctype or "html" in ctype
-                    reader = read_whole_reply if whole else read_events
+                    # An event stream is decoded as SSE, a JSON reply (a server ignoring
+                    # stream=true) is read whole; anything else is not an API answer.
+                    ctype = response.content_type
+                    if ctype == "text/event-stream":
+                        reader = read_events
+                    elif ctype == "application/json" or ctype.endswith("+json"):
+                        reader = read_whole_reply
+                    else:
+                        reader = read_not_a_stream
                     events = reader(
                         response, n, watchdog, clock, result,
                         base_url=self.base_url,
@@ -279,8 +341,13 @@ class VLLMModel(ServerInfoMixin, BaseModel):
         """Send the request; return a 2xx streaming response or raise a translated error."""
         watchdog.arm(watchdog.time() + self.first_token_timeout, "first token")
         try:
-            response = await self._session().post(
-                self._chat_url, data=payload, headers=self._headers, allow_redirects=False
+            session = self._session()
+            response = await session.post(
+                self._chat_url,
+                data=payload,
+                headers=self._headers,
+                allow_redirects=False,
+                **self._proxy_for(self._chat_url),
             )
         except asyncio.CancelledError:
             if watchdog.absorb():
@@ -315,7 +382,7 @@ class VLLMModel(ServerInfoMixin, BaseModel):
             str(response.url),
             response.headers,
             body,
-            key_sent=bool(self.api_key),
+            key_sent="Authorization" in self._headers,
             model=self.model_name,
             available=available,
         )

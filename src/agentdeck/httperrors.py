@@ -220,13 +220,22 @@ def _status_class(status: int) -> type[APIStatusError]:
 
 
 def error_from_transport(exc: BaseException, url: str) -> TransportError:
-    """Translate an aiohttp/OS exception raised before any response (the caller chains it)."""
+    """Translate an aiohttp/OS exception raised before any response (the caller chains it).
+
+    An untrusted certificate or an unknown host name is marked ``_final``: resending cannot
+    fix either, so ``RetryPolicy`` does not retry it.
+    """
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return ConnectError(
+        return _final(ConnectError(
             f"TLS certificate of {url} not trusted: {detail} (set the profile's ca_bundle, "
             "or verify_tls = false if you really must)"
-        )
+        ))
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        host = exc.host or url
+        return _final(ConnectError(
+            f"cannot resolve host {host} for {url}: {detail} (check the host name in api_url)"
+        ))
     if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ClientConnectorSSLError)):
         return ConnectError(f"TLS handshake with {url} failed: {detail}")
     if isinstance(exc, aiohttp.ClientProxyConnectionError):
@@ -245,3 +254,9 @@ def error_from_transport(exc: BaseException, url: str) -> TransportError:
                         aiohttp.ClientPayloadError, ConnectionError)):
         return ProtocolError(f"{url} closed the connection before answering: {detail}")
     return ProtocolError(f"{url}: {type(exc).__name__}: {detail}")
+
+
+def _final(error: TransportError) -> TransportError:
+    """Mark an error that a resend cannot fix (read by ``RetryPolicy.retryable``)."""
+    error._final = True  # type: ignore[attr-defined]
+    return error

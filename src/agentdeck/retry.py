@@ -3,7 +3,8 @@
 Only failures before the first byte of the response body are retried: after that, text may
 have reached the user and a second answer would not continue the first one. Retried: transport
 failures (refused, connect timeout, closed before the response) and statuses 408, 409, 429 and
-5xx. Never retried: 400/401/403/404/422 and anything else a resend cannot fix.
+5xx. Never retried: 400/401/403/404/422, an untrusted TLS certificate, a host name that does
+not resolve, and anything else a resend cannot fix.
 
 The wait is exponential backoff with full jitter (AWS architecture blog), unless the server
 says how long: ``retry-after-ms`` (OpenAI's header) or ``Retry-After`` in seconds or as an HTTP
@@ -57,6 +58,8 @@ class RetryPolicy:
 
     def retryable(self, error: AgentDeckError) -> bool:
         """True for an error that a resend may fix (the caller checks no body byte arrived)."""
+        if getattr(error, "_final", False):  # set by httperrors: certificate, DNS
+            return False
         if isinstance(error, _RETRYABLE_ERRORS):
             return True
         if isinstance(error, (RateLimitError, ConflictError, ServerError)):

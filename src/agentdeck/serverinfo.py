@@ -75,6 +75,8 @@ class ServerInfoMixin:
     connect_timeout: float
     _session: Callable[[], aiohttp.ClientSession]
     """Provided by ``VLLMModel``: its session, created on first use."""
+    _proxy_for: Callable[[str], dict[str, Any]]
+    """Provided by ``VLLMModel``: ``proxy=`` options for a URL (HTTP(S)_PROXY / NO_PROXY)."""
 
     async def _call(
         self, method: str, url: str, body: dict[str, Any] | None = None, *, none_on_404=False
@@ -90,6 +92,7 @@ class ServerInfoMixin:
                 headers=headers,
                 timeout=timeout,
                 allow_redirects=False,
+                **self._proxy_for(url),
             ) as response:
                 content = await response.read()
                 status, reason, resp_headers = response.status, response.reason, response.headers

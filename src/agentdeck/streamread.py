@@ -27,12 +27,22 @@ from .errors import (
 from .httperrors import TRANSPORT_ERRORS, parse_error_body, request_id_of
 from .metrics import StreamClock
 from .sse import SSEDecoder
-from .types import ChoiceFinished, ChoiceResult, Completion, Delta, StreamEvent, Usage, now
+from .types import (
+    ChoiceFinished,
+    ChoiceResult,
+    Completion,
+    Delta,
+    StreamEvent,
+    Usage,
+    now,
+)
 from .watchdog import Watchdog
 
-__all__ = ["read_events"]
+__all__ = ["read_events", "read_not_a_stream", "read_whole_reply"]
 
 _DRAIN_TIMEOUT = 1.0
+_SNIPPET_BYTES = 4096
+"""How much of a body that is not an API answer is read to quote it."""
 
 
 def first_token_error(base_url: str, timeout: float, partial: str = "", reasoning: str = ""):
@@ -258,10 +268,11 @@ async def read_whole_reply(
     first_token_timeout: float,
     idle_timeout: float,
 ) -> AsyncIterator[StreamEvent]:
-    """The same events from a 200 that is not an event stream (a server ignoring ``stream``).
+    """The same events from a 200 JSON reply (a server ignoring ``stream``).
 
     A JSON ``chat.completion`` becomes one ``Delta`` and one ``ChoiceFinished`` per choice; an
-    HTML page or other text means the URL is not an OpenAI-compatible endpoint.
+    error object is a ``ServerStreamError``; any other JSON means the URL is not an
+    OpenAI-compatible endpoint. None of these is retried: a resend gets the same answer.
     """
     try:
         body = await asyncio.wait_for(response.read(), first_token_timeout)
@@ -272,21 +283,21 @@ async def read_whole_reply(
     finally:
         response.close()
     t = now()
-    ctype = response.headers.get("Content-Type", "?")
     try:
         obj = orjson.loads(body)
         choices = obj.get("choices")
     except (orjson.JSONDecodeError, AttributeError):
-        text = " ".join(body.decode("utf-8", "replace").split())[:160]
-        error = ProtocolError(
-            f"{base_url} answered 200 with {ctype}, not an event stream (not an "
-            f"OpenAI-compatible server? check api_url): {text!r}"
-        )
-        error._body_started = True  # type: ignore[attr-defined]  # a resend gets the same page
-        raise error from None
-    if not choices:
+        obj = choices = None
+    if not isinstance(choices, list) or not choices:
         message, _ = parse_error_body(body)
-        raise ServerStreamError(f"server error instead of a reply: {message}", body=obj)
+        if isinstance(obj, dict) and message is not None:
+            raise ServerStreamError(f"server error instead of a reply: {message}", body=obj)
+        error = ProtocolError(
+            f"{base_url} answered 200 with JSON that is not a chat completion (not an "
+            f"OpenAI-compatible server? check api_url): {_snippet(body)!r}"
+        )
+        error._body_started = True  # type: ignore[attr-defined]  # a resend gets the same
+        raise error
     finished: list[ChoiceResult] = []
     for choice in choices:
         message = choice.get("message") or {}
@@ -315,3 +326,42 @@ async def read_whole_reply(
             request_id=request_id_of(response.headers) or obj.get("id"),
         )
     )
+
+
+async def read_not_a_stream(
+    response: aiohttp.ClientResponse,
+    n: int,
+    watchdog: Watchdog,
+    clock: StreamClock,
+    result: list[Completion],
+    *,
+    base_url: str,
+    first_token_timeout: float,
+    idle_timeout: float,
+) -> AsyncIterator[StreamEvent]:
+    """Raise for a 200 that is neither an event stream nor JSON (a proxy page, plain text).
+
+    Reading such a body as SSE would report a truncated stream; the real news is that the URL
+    does not point at an OpenAI-compatible endpoint. Not retried: a resend gets the same page.
+    Only the first few KiB are read (the body may be huge or endless).
+    """
+    try:
+        body = await asyncio.wait_for(response.content.read(_SNIPPET_BYTES), idle_timeout)
+    except (*TRANSPORT_ERRORS, asyncio.TimeoutError):
+        body = b""  # the content type alone says enough
+    finally:
+        response.close()
+    ctype = response.headers.get("Content-Type") or "none"
+    error = ProtocolError(
+        f"{base_url} answered 200 with content-type {ctype}, not an event stream (not an "
+        f"OpenAI-compatible server? check api_url): {_snippet(body)!r}"
+    )
+    error._body_started = True  # type: ignore[attr-defined]
+    raise error
+    yield  # an async generator like the other readers  # pragma: no cover
+
+
+def _snippet(body: bytes) -> str:
+    """The start of a body on one line, for an error message."""
+    text = " ".join(body.decode("utf-8", "replace").split())
+    return text if len(text) <= 160 else text[:160] + "..."

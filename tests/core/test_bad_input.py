@@ -132,15 +132,11 @@ def test_a_stream_of_non_json_chunks_is_reported_as_malformed(capsys) -> None:
     assert "malformed chunk from " in one_line(err) and "<b>hello</b>" in err
 
 
-NOT_YET = pytest.mark.xfail(strict=True, reason="client: a 200 body that is not an event "
-                            "stream is reported as a truncated stream or 'server error: None'")
-
-
 @pytest.mark.parametrize(
     ("content_type", "body"),
     [("text/html", "<html><body>Welcome to nginx!</body></html>"),
-     pytest.param("text/plain", "hello, I am not an API", marks=NOT_YET),
-     pytest.param("application/json", '{"status": "ok"}', marks=NOT_YET)],
+     ("text/plain", "hello, I am not an API"),
+     ("application/json", '{"status": "ok"}')],
 )
 def test_a_200_answer_that_is_not_an_event_stream_is_explained(capsys, content_type,
                                                                 body) -> None:
@@ -286,8 +282,6 @@ def test_an_unreachable_server_is_one_line_and_the_run_says_why(capsys) -> None:
     assert run.status == "failed" and run.workers[0]["error_kind"] == "ConnectError"
 
 
-@pytest.mark.xfail(strict=True, reason="client.py: aiohttp raises ValueError 'Cannot combine "
-                   "AUTHORIZATION header with ... credentials encoded in URL' (a traceback)")
 def test_a_base_url_with_credentials_and_an_api_key_is_not_a_traceback(capsys,
                                                                         monkeypatch) -> None:
     monkeypatch.setenv("AGENTDECK_API_KEY", "k-123456")

@@ -165,3 +165,30 @@ async def test_bad_parameters_are_named_and_nothing_is_sent() -> None:
         await finish(pilot)
         assert screen.live is None
         assert any("temperature" in n.message for n in app._notifications)
+
+
+async def test_an_unknown_model_fails_on_the_card_and_in_a_notification() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await connected(pilot)
+        app.backend.model.model_name = "no-such-model"
+        live = await send(pilot, "hello", "basic")
+        assert live.status == "failed"
+        error = live.buffers["agent"].error
+        assert "ModelNotFoundError" in error and "agentdeck-sim" in error  # what is served
+        shown = [n.message for n in app._notifications]
+        assert sum("agentdeck-sim" in m for m in shown) == 1, shown  # once, not twice
+        line = app.screen.query_one("#stream-error")
+        assert line.display and "ModelNotFoundError" in str(line.render())  # on the "card"
+        assert main_screen(pilot).is_attached  # the app lives on
+
+
+async def test_max_tokens_beyond_the_context_fails_every_card_with_the_server_message() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await connected(pilot)
+        live = await send(pilot, "hello", "multi", num_calls=2, max_tokens=10**6)
+        errors = [live.buffers[w].error for w in live.order]
+        assert len(errors) == 2 and all("ContextLengthError" in e for e in errors), errors
+        titles = [n.title for n in app._notifications]
+        assert "2 workers failed" in titles

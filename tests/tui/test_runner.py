@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentdeck.errors import InputError
+from agentdeck.errors import ConfigError, InputError
 from agentdeck.model import BaseModel
 from agentdeck.systems import Debate, MultiCallSystem
 from agentdeck.tui.runner import RunOptions, build_system
@@ -70,3 +70,24 @@ def test_multi_and_debate_get_the_counts_from_the_picker() -> None:
         store=False,
     )
     assert isinstance(debate, Debate) and (debate.agents, debate.rounds) == (4, 3)
+
+
+def test_settings_form_values_are_checked_and_marked_as_changed_in_the_app() -> None:
+    from agentdeck.config import load_settings
+    from agentdeck.profiles import Profile
+    from agentdeck.tui.settings_form import ui_num_calls, with_form_values
+
+    settings = load_settings(env={})
+    profile = Profile(name="gpu", base_url="http://gpu:8000/v1")
+    new = with_form_values(
+        settings, profile, temperature="0.2", max_tokens="", num_calls="8", concurrency="4"
+    )
+    assert new.profiles["gpu"] is profile and new.default_profile == "gpu"
+    assert (new.params.temperature, new.params.max_tokens, new.concurrency) == (0.2, None, 4)
+    assert ui_num_calls(new) == 8
+    assert new.source["concurrency"] == "ui" and new.source["params.temperature"] == "ui"
+    for field, bad in (("temperature", "-1"), ("num_calls", "0"), ("concurrency", "x")):
+        values = {"temperature": "", "max_tokens": "", "num_calls": "", "concurrency": ""}
+        values[field] = bad
+        with pytest.raises(ConfigError, match=field):
+            with_form_values(settings, profile, **values)

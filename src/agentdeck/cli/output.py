@@ -9,6 +9,7 @@ not a terminal it is plain lines without control characters.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from dataclasses import asdict, is_dataclass
@@ -29,7 +30,21 @@ from ..types import (
 )
 from .inputs import is_tty
 
-__all__ = ["EventWriter", "Output", "Progress", "TextPrinter", "to_jsonable"]
+__all__ = ["EventWriter", "Output", "Progress", "TextPrinter", "dumps", "to_jsonable"]
+
+_RAW_CONTROLS = re.compile("[\x7f-\x9f]")
+"""The control characters ``json.dumps(ensure_ascii=False)`` leaves raw: DEL and C1 (e.g. CSI);
+it escapes U+0000-U+001F itself, and the newlines of ``indent`` lie outside strings."""
+
+
+def dumps(doc: Any, indent: int | None = None) -> str:
+    """JSON text with non-ASCII kept readable but every control character escaped as \\uXXXX.
+
+    A raw C1 character (U+009B is CSI) acts on a terminal like ESC [ does; escaped, the text
+    is still the same JSON. Outside strings JSON is plain ASCII, so only strings change.
+    """
+    text = json.dumps(doc, ensure_ascii=False, indent=indent)
+    return _RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class Output:
@@ -61,7 +76,7 @@ class Output:
 
     def json(self, doc: Any) -> None:
         """One JSON document on stdout."""
-        self.stdout.write(json.dumps(to_jsonable(doc), ensure_ascii=False, indent=2) + "\n")
+        self.stdout.write(dumps(to_jsonable(doc), indent=2) + "\n")
         self.stdout.flush()
 
 
@@ -126,7 +141,7 @@ class EventWriter:
             doc[name] = to_jsonable(value)
         if type(event) is WorkerFailed:
             doc["reason"] = event.reason
-        self.out.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        self.out.stdout.write(dumps(doc) + "\n")
         self.out.stdout.flush()
 
 

@@ -93,6 +93,13 @@ class AgentDeckApp(App[int]):
     async def on_unmount(self) -> None:
         await self.backend.close()
 
+    @property
+    def run_in_flight(self) -> bool:
+        """True while the main screen drives a run."""
+        from .screens.main import MainScreen
+
+        return any(s.run_in_flight for s in self.screen_stack if isinstance(s, MainScreen))
+
     # ------------------------------------------------------------------ quitting
 
     async def action_quit(self) -> None:

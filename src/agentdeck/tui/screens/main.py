@@ -20,6 +20,7 @@ from agentdeck.types import WorkerFailed as WorkerFailedEvent
 from ..live import LiveRun, WorkerState
 from ..messages import ConnectionChanged
 from ..runner import RunOptions, build_system, run_system
+from ..settings_form import ui_num_calls
 from ..widgets.output_pane import OutputPane
 from ..widgets.prompt_box import Attachment, PromptBox
 from ..widgets.status_line import StatusLine
@@ -342,8 +343,6 @@ class MainScreen(Screen[None]):
 
 def _defaults(settings: Any) -> RunOptions:
     """The picker's starting values, from the settings' defaults."""
-    from .settings import ui_num_calls
-
     params = settings.params
     return RunOptions(
         temperature=params.temperature,

@@ -7,8 +7,6 @@ written to the file (``config.save_settings`` keeps env and flag values out).
 
 from __future__ import annotations
 
-from dataclasses import replace
-from types import MappingProxyType
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -21,22 +19,12 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from agentdeck.errors import AgentDeckError, ConfigError
 
 from ..backend import measure_latency
+from ..settings_form import key_note, ui_num_calls, with_form_values
 
-__all__ = ["SettingsScreen", "ui_num_calls"]
+__all__ = ["SettingsScreen"]
 
 NEW = "\x00new"
 """Select value of the "new profile" entry (cannot clash with a profile name)."""
-DEFAULT_CALLS = 4
-
-
-def ui_num_calls(settings: Any) -> int:
-    """Default calls for Multi-call / seats for Debate, kept in ``[ui] num_calls``."""
-    value = settings.ui.extra.get("num_calls", DEFAULT_CALLS)
-    return (
-        value
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0
-        else DEFAULT_CALLS
-    )
 
 
 def _row(label: str, *widgets: Any, id: str | None = None) -> Horizontal:
@@ -169,7 +157,7 @@ class SettingsScreen(Screen[None]):
         key_field.value = ""
         key_field.disabled = builtin
         self.query_one("#name", Input).disabled = builtin or profile is not None
-        self.query_one("#key_note", Static).update(_key_note(profile))
+        self.query_one("#key_note", Static).update(key_note(profile))
         self.query_one("#test_result", Static).update(
             "The built-in simulator runs inside the app; add a profile for a real server."
             if builtin
@@ -278,9 +266,23 @@ class SettingsScreen(Screen[None]):
         from agentdeck.config import load_settings, save_settings
 
         settings = self.app.settings  # type: ignore[attr-defined]
+        if self.app.run_in_flight:  # type: ignore[attr-defined]
+            # Reconnecting closes the connections the run streams through.
+            self.notify(
+                "A run is in flight: wait for it or cancel it (ctrl+g) before saving.",
+                severity="warning",
+            )
+            return
         try:
             profile = self._edited_profile()
-            updated = self._settings_with(settings, profile)
+            updated = with_form_values(
+                settings,
+                profile,
+                temperature=self._field("temperature"),
+                max_tokens=self._field("max_tokens"),
+                num_calls=self._field("num_calls"),
+                concurrency=self._field("concurrency"),
+            )
             path = save_settings(updated)
             reloaded = load_settings(path=path)
         except AgentDeckError as exc:
@@ -297,49 +299,6 @@ class SettingsScreen(Screen[None]):
         self.app.reconnect(reloaded)  # type: ignore[attr-defined]
         self.app.pop_screen()
 
-    def _settings_with(self, settings: Any, profile: Any) -> Any:
-        """Settings with the edited profile made default and the defaults from the form."""
-
-        def number(key: str, kind: type) -> Any:
-            raw = self._field(key)
-            if not raw:
-                return None
-            try:
-                return kind(raw)
-            except ValueError:
-                raise ConfigError(f"{raw!r} is not a number", key=key) from None
-
-        params = replace(
-            settings.params,
-            temperature=number("temperature", float),
-            max_tokens=number("max_tokens", int),
-        )
-        calls = number("num_calls", int) or DEFAULT_CALLS
-        concurrency = number("concurrency", int) or settings.concurrency
-        if calls < 1 or concurrency < 1:
-            raise ConfigError("calls and concurrency must be at least 1", key="concurrency")
-        profiles = dict(settings.profiles)
-        profiles[profile.name] = profile
-        source = {
-            **settings.source,
-            "profile": "file",
-            "concurrency": "ui",
-            "params.temperature": "ui",
-            "params.max_tokens": "ui",
-        }
-        ui = replace(
-            settings.ui, extra=MappingProxyType({**settings.ui.extra, "num_calls": calls})
-        )
-        return replace(
-            settings,
-            profiles=MappingProxyType(profiles),
-            params=params,
-            concurrency=concurrency,
-            ui=ui,
-            default_profile=profile.name,
-            source=MappingProxyType(source),
-        )
-
     def palette_commands(self) -> Any:
         yield "Save settings", "Write the config file and reconnect (ctrl+s)", self.action_save
         yield "Test connection", "Health, latency and models (ctrl+t)", self.action_test_connection
@@ -353,17 +312,3 @@ class SettingsScreen(Screen[None]):
 
 def _fmt(value: object) -> str:
     return "" if value is None else str(value)
-
-
-def _key_note(profile: Any) -> str:
-    """Where the key comes from, without ever showing it."""
-    if profile is None:
-        return "Type a key, or name an environment variable that holds it."
-    if profile.is_builtin_sim:
-        return "The simulator needs no key."
-    source = profile.key_source()
-    if source == "none":
-        return "No key set: type one (saved 0600), or name an environment variable."
-    if source.startswith("env"):
-        return f"Key set from {source[4:]} (never written to the file). Typing here replaces it."
-    return "A key is saved (hidden). Leave empty to keep it; typing replaces it."

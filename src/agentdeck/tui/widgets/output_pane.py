@@ -8,10 +8,11 @@ past run looks exactly like it did live. The pane never renders on its own: its 
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Static
 
-from ..live import LiveRun, WorkerBuffer
+from ..live import LiveRun, WorkerBuffer, WorkerState
 from .chain_view import ChainView
 from .stream_view import StreamView
 from .worker_grid import WorkerGrid
@@ -33,6 +34,9 @@ class OutputPane(Widget):
     OutputPane { height: 1fr; }
     OutputPane ContentSwitcher { height: 1fr; }
     OutputPane #empty { color: $text-muted; padding: 1 2; }
+    OutputPane #stream, OutputPane #stream-view { height: 1fr; }
+    OutputPane #stream-error { color: $error; text-style: bold; padding: 0 1; display: none; }
+    OutputPane #stream-error.-shown { display: block; }
     """
 
     def __init__(self, *, id: str | None = None, empty_text: str = "") -> None:
@@ -40,11 +44,15 @@ class OutputPane(Widget):
         self.live: LiveRun | None = None
         self._empty_text = empty_text
         self._source: WorkerBuffer | None = None
+        self._error_shown = ""
 
     def compose(self) -> ComposeResult:
         with ContentSwitcher(initial="empty"):
             yield Static(self._empty_text, id="empty", markup=False)
-            yield StreamView(id="stream")
+            with Vertical(id="stream"):
+                # A single stream has no card: its error (with the server's message) goes here.
+                yield Static(id="stream-error", markup=False)
+                yield StreamView(id="stream-view")
             yield WorkerGrid(id="grid")
             yield ChainView(id="chain")
 
@@ -58,7 +66,7 @@ class OutputPane(Widget):
 
     @property
     def stream(self) -> StreamView:
-        return self.query_one(StreamView)
+        return self.query_one("#stream-view", StreamView)
 
     def show(self, live: LiveRun, system: str) -> None:
         """Switch to the view for ``system`` and feed it from ``live``."""
@@ -86,12 +94,24 @@ class OutputPane(Widget):
                     self._source = buf
                     self.stream.set_source(buf)
             self.stream.flush()
+            self._show_error(self._source)
         elif view == "grid":
             self.grid.flush()
         elif view == "chain":
             self.query_one(ChainView).flush()
 
+    def _show_error(self, buf: WorkerBuffer | None) -> None:
+        failed = buf is not None and buf.state in (WorkerState.FAILED, WorkerState.CANCELLED)
+        text = f"✕ {buf.state_text}: {buf.error}" if failed and buf else ""
+        if text != self._error_shown:
+            self._error_shown = text
+            line = self.query_one("#stream-error", Static)
+            line.update(text)
+            line.set_class(bool(text), "-shown")
+
     def focus_output(self) -> None:
         view = self.view
-        if view != "empty":
+        if view == "stream":
+            self.stream.focus()
+        elif view != "empty":
             self.query_one(f"#{view}").focus()

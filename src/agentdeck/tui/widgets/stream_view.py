@@ -33,6 +33,7 @@ from textual.strip import Strip
 
 from agentdeck.tui.live import WorkerBuffer
 from agentdeck.tui.widgets.markdown_blocks import BlockDoc, render_markdown
+from agentdeck.tui.widgets.lineapi import set_virtual_size
 from agentdeck.tui.widgets.plaintext import literal
 
 __all__ = ["StreamView"]
@@ -151,7 +152,7 @@ class StreamView(ScrollView, can_focus=True):
         height = self._answer_top() + len(self._answer)
         if self._buffer is not None and self._reasoning.empty and self._answer.empty:
             height = 1
-        self.virtual_size = Size(self._width(), height)
+        set_virtual_size(self, Size(self._width(), height))
 
     def _settle(self, background: float = 0.0) -> None:
         """Render what is on screen (and a little more), size the view, keep its place.

@@ -1,0 +1,398 @@
+"""The real app under load, headless: CPU per token, frames, key-to-paint, token-to-screen, losses.
+
+Each configuration runs the real ``AgentDeckApp`` (``App.run_test``, 160x48) in its own
+process, fed by agentdeck's simulator running in another process (``_sim_server.py``), so this
+process's CPU time is the app's alone: HTTP and SSE parsing, events, the run store writing
+transcripts, the 20 Hz flush and the painting. Headless Textual skips writing escape codes, so
+each paint also renders its update to escape codes here (what a terminal would be sent).
+
+* grid: Multi-call with N workers at an aggregate tokens/s (every stream paced by the
+  simulator); arrow keys move the focused card every 200 ms. Prints app CPU per token and as a
+  share of a core, frames painted per second, key-to-paint p50/p99 (key sent -> first paint
+  after its handler ran), token-to-screen p50/p99 (a token's arrival -> the first paint after
+  the flush that took it, for the cards in view), and tokens dropped (every worker's text must
+  equal what the simulator sent, in the app's buffers and in the transcript on disk).
+* stream: Basic with one long answer in the focused Markdown pane (``StreamView``); per-frame
+  cost (CPU of the flush + the screen update, per painted frame) and key-to-paint (up/end
+  keys) around 1k, 10k and 50k tokens.
+
+    python benchmarks/tui_load.py                         # N = 16, 64, 256 x 5k, 20k, 50k tok/s
+    python benchmarks/tui_load.py --workers 64 --rates 20000 --seconds 8
+    python benchmarks/tui_load.py --quick                 # smoke test (CI)
+
+Exits 1 if a configuration crashed or any token was lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from bisect import bisect_left
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+HERE = Path(__file__).resolve().parent
+SIZE = (160, 48)
+PROMPT = "Benchmark: write a long, lively markdown answer about streaming tokens."
+MODEL = "sim-model"
+now = time.monotonic  # the clock agentdeck stamps events with
+
+
+@contextmanager
+def sim_process(knobs: dict) -> Iterator[str]:
+    """agentdeck's simulator in another process; yields its base URL."""
+    cmd = [sys.executable, str(HERE / "_sim_server.py"), json.dumps(knobs)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        if not line.startswith("URL "):
+            raise RuntimeError(f"simulator failed to start: {line!r}")
+        yield line.split()[1]
+    finally:
+        proc.stdin.close()  # type: ignore[union-attr]
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class Probe:
+    """Class-level hooks on the app's frame path: paint times, frame costs, key handling."""
+
+    def __init__(self) -> None:
+        self.paints: list[float] = []
+        self.frame_cpu: list[tuple[float, float]] = []  # (time, thread CPU of flush/update)
+        self.flushes: list[float] = []
+        self.handled: list[float] = []
+        self.tokens_at: list[tuple[float, int]] = []  # (time, tokens) of the watched worker
+
+    def install(self) -> None:
+        from textual.app import App
+        from textual.screen import Screen
+
+        from agentdeck.tui.screens.main import MainScreen
+        from agentdeck.tui.widgets.stream_view import StreamView
+        from agentdeck.tui.widgets.worker_grid import WorkerGrid
+
+        probe = self
+        display, update, flush_frame = App._display, Screen._on_timer_update, MainScreen.flush_frame
+        grid_flush = WorkerGrid.flush
+
+        def _display(app, screen, renderable):  # type: ignore[no-untyped-def]
+            display(app, screen, renderable)
+            if renderable is not None and app.is_headless:
+                start = time.thread_time()
+                render = getattr(renderable, "render_segments", None)
+                if render is not None:
+                    render(app.console)  # the escape codes a terminal would get
+                probe.frame_cpu.append((now(), time.thread_time() - start))
+                probe.paints.append(now())
+
+        def _on_timer_update(screen):  # type: ignore[no-untyped-def]
+            start = time.thread_time()
+            update(screen)
+            probe.frame_cpu.append((now(), time.thread_time() - start))
+
+        def _flush_frame(screen):  # type: ignore[no-untyped-def]
+            start = time.thread_time()
+            flush_frame(screen)
+            probe.frame_cpu.append((now(), time.thread_time() - start))
+
+        def _grid_flush(grid):  # type: ignore[no-untyped-def]
+            probe.flushes.append(now())
+            grid_flush(grid)
+
+        def handled(method):  # type: ignore[no-untyped-def]
+            @functools.wraps(method)  # Textual passes an action as many arguments as it takes
+            def wrapper(self, *args):  # type: ignore[no-untyped-def]
+                probe.handled.append(now())
+                return method(self, *args)
+
+            return wrapper
+
+        App._display = _display  # type: ignore[method-assign]
+        Screen._on_timer_update = _on_timer_update  # type: ignore[method-assign]
+        MainScreen.flush_frame = _flush_frame  # type: ignore[method-assign]
+        WorkerGrid.flush = _grid_flush  # type: ignore[method-assign]
+        WorkerGrid.action_move = handled(WorkerGrid.action_move)  # type: ignore[method-assign]
+        StreamView.action_scroll_up = handled(StreamView.action_scroll_up)  # type: ignore[method-assign]
+        StreamView.action_scroll_end = handled(StreamView.action_scroll_end)  # type: ignore[method-assign]
+
+    def key_latency(self, sent: float) -> float | None:
+        """Key sent at ``sent`` -> the first paint after the first handler call since."""
+        i = bisect_left(self.handled, sent)
+        if i == len(self.handled):
+            return None
+        j = bisect_left(self.paints, self.handled[i])
+        return self.paints[j] - sent if j < len(self.paints) else None
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p / 100))]
+
+
+async def drive(url: str, options, keys: tuple[str, str], key_every: float, probe: Probe,
+                watch: str | None, deadline: float) -> dict:
+    """Run the app on ``url`` with ``options`` while pressing ``keys`` in turn; return figures."""
+    from textual import events
+
+    from agentdeck.config import load_settings
+    from agentdeck.store import RunStore
+    from agentdeck.tui.app import AgentDeckApp
+    from agentdeck.tui.widgets.stream_view import StreamView
+    from agentdeck.tui.widgets.worker_grid import WorkerGrid
+    from agentdeck.types import TextDelta
+
+    home = Path(tempfile.mkdtemp(prefix="agentdeck-bench-"))
+    os.environ["AGENTDECK_HOME"] = str(home)
+    settings = load_settings({"base_url": url, "model": MODEL}, env={}, path=home / "config.toml")
+    app = AgentDeckApp(settings, store=RunStore(root=home / "runs"))
+    arrivals: dict[str, list[float]] = {}
+
+    def listener(event) -> None:  # type: ignore[no-untyped-def]
+        if type(event) is TextDelta:
+            arrivals.setdefault(event.worker_id, []).append(event.t)
+
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(200):
+            if app.backend.model is not None:
+                break
+            await pilot.pause(0.05)
+        screen = app.screen
+        await pilot.pause()
+        sent: list[float] = []
+        cpu0, t0 = time.process_time(), now()
+        screen.start_run(options, PROMPT, None)
+        screen.system.add_listener(listener)
+        await pilot.pause()
+        target = screen.query_one(WorkerGrid if options.system == "multi" else StreamView)
+        target.focus()
+        visible: list[str] = []
+        i = 0
+        while screen.run_in_flight and now() < deadline:
+            await asyncio.sleep(key_every)
+            if not visible and options.system == "multi":
+                visible = list(screen.live.order[: max(1, getattr(target, "_cols", 1))])
+            sent.append(now())
+            key = events.Key(keys[i % 2], None)
+            key.set_sender(app)
+            app._driver.send_message(key)  # what a terminal's key press does
+            i += 1
+            if watch is not None and screen.live is not None and watch in screen.live.buffers:
+                probe.tokens_at.append((now(), screen.live.buffers[watch].tokens))
+        cpu, wall = time.process_time() - cpu0, now() - t0
+        timed_out = screen.run_in_flight
+        if timed_out:
+            screen.action_cancel_all()
+        await pilot.pause(0.2)
+        live = screen.live
+        texts = {wid: buf.text for wid, buf in live.buffers.items()}
+        states = {wid: buf.state.value for wid, buf in live.buffers.items()}
+        disk = app.store.load_run(live.run_id)
+        on_disk = {wid: disk.worker_path(wid).read_text(encoding="utf-8") for wid in texts}
+    lags = []
+    for wid in visible:
+        for ta in arrivals.get(wid, []):
+            f = bisect_left(probe.flushes, ta)
+            if f < len(probe.flushes):
+                p = bisect_left(probe.paints, probe.flushes[f])
+                if p < len(probe.paints):
+                    lags.append(probe.paints[p] - ta)
+    keys_ms = [x for x in (probe.key_latency(t) for t in sent) if x is not None]
+    return {
+        "cpu": cpu, "wall": wall, "t0": t0, "timed_out": timed_out, "texts": texts, "states": states,
+        "on_disk": on_disk, "tokens": sum(len(v) for v in arrivals.values()), "lags": lags,
+        "keys": keys_ms, "keys_sent": len(sent),
+        "frames": sum(1 for t in probe.paints if t0 <= t <= t0 + wall),
+    }
+
+
+def expected(knobs: dict) -> str:
+    """The answer the simulator sends every worker (same prompt, seeded)."""
+    from agentdeck.sim import SimConfig, expected_text
+
+    body = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}], "stream": True}
+    return expected_text(SimConfig(**knobs), body, 0)[0]
+
+
+def child_grid(workers: int, rate: float, seconds: float) -> dict:
+    from agentdeck.tui.runner import RunOptions
+
+    per_stream = rate / workers
+    knobs = {"tokens_per_s": per_stream, "ttft": 0.05, "output_tokens": max(10, int(per_stream * seconds)),
+             "seed": 1, "models": [MODEL]}
+    probe = Probe()
+    probe.install()
+    options = RunOptions(system="multi", num_calls=workers, concurrency=workers)
+    with sim_process(knobs) as url:
+        out = asyncio.run(drive(url, options, ("right", "left"), 0.2, probe, None, now() + seconds * 3 + 30))
+    want = expected(knobs)
+    lost = sum(max(0, len(want) - len(t)) for t in out["texts"].values()) + want.__len__() * (workers - len(out["texts"]))
+    wrong = sum(1 for t in out["texts"].values() if t != want)
+    wrong_disk = sum(1 for w, t in out["on_disk"].items() if t != out["texts"][w])
+    return {
+        "workers": workers, "rate": rate, "cpu_per_token": out["cpu"] / max(1, out["tokens"]),
+        "core": out["cpu"] / out["wall"], "fps": out["frames"] / out["wall"], "wall": out["wall"],
+        "achieved": out["tokens"] / out["wall"], "key50": pct(out["keys"], 50), "key99": pct(out["keys"], 99),
+        "keys": f"{len(out['keys'])}/{out['keys_sent']}", "lag50": pct(out["lags"], 50), "lag99": pct(out["lags"], 99),
+        "lost_chars": lost, "wrong": wrong, "wrong_disk": wrong_disk, "timed_out": out["timed_out"],
+        "not_done": sum(1 for s in out["states"].values() if s != "done"),
+    }
+
+
+def child_stream(tokens: int, rate: float, marks: list[int]) -> dict:
+    from agentdeck.tui.runner import RunOptions
+
+    knobs = {"tokens_per_s": rate, "ttft": 0.05, "output_tokens": tokens, "seed": 2, "models": [MODEL]}
+    probe = Probe()
+    probe.install()
+    with sim_process(knobs) as url:
+        out = asyncio.run(drive(url, RunOptions(system="basic"), ("up", "end"), 0.08, probe, "agent",
+                                now() + tokens / rate * 3 + 30))
+    want = expected(knobs)
+    text = out["texts"].get("agent", "")
+    # Windows around each mark: the frames and keys while the answer held about that many tokens.
+    rows = []
+    for mark in marks:
+        lo, hi = mark * 0.6, mark * 1.4 if mark < tokens else tokens + 1
+        times = [t for t, n in probe.tokens_at if lo <= n <= hi]
+        if not times:
+            continue
+        a, b = min(times), max(times) + 0.08
+        cpu = sum(c for t, c in probe.frame_cpu if a <= t <= b)
+        frames = sum(1 for t in probe.paints if a <= t <= b)
+        keys = [x for x in (probe.key_latency(t) for t, _ in probe.tokens_at if a <= t <= b) if x is not None]
+        rows.append({"mark": mark, "frames": frames, "frame_ms": cpu / max(1, frames) * 1000,
+                     "key50": pct(keys, 50), "key99": pct(keys, 99), "keys": len(keys)})
+    return {"rows": rows, "lost_chars": max(0, len(want) - len(text)), "wrong": int(text != want),
+            "wrong_disk": int(out["on_disk"].get("agent") != text), "timed_out": out["timed_out"],
+            "cpu_per_token": out["cpu"] / max(1, out["tokens"]), "core": out["cpu"] / out["wall"]}
+
+
+# ---------------------------------------------------------------------------------- parent
+
+
+def run_child(argv: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1], "stderr": proc.stderr[-2000:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", default="16,64,256")
+    ap.add_argument("--rates", default="5000,20000,50000", help="aggregate tokens/s")
+    ap.add_argument("--seconds", type=float, default=4.0, help="streaming time per grid configuration")
+    ap.add_argument("--stream-tokens", type=int, default=50_000, help="length of the Markdown pane answer")
+    ap.add_argument("--stream-rate", type=float, default=4000, help="tokens/s of that answer")
+    ap.add_argument("--quick", action="store_true", help="tiny run for the CI smoke test")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.workers, args.rates, args.seconds = "16", "5000", 1.5
+        args.stream_tokens, args.stream_rate = 3000, 3000
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    marks = [m for m in (1000, 10_000, 50_000) if m <= args.stream_tokens] or [args.stream_tokens]
+    if args.child == "grid":
+        print(json.dumps(child_grid(int(args.workers), float(args.rates), args.seconds)))
+        return 0
+    if args.child == "stream":
+        print(json.dumps(child_stream(args.stream_tokens, args.stream_rate, marks)))
+        return 0
+    bad = False
+    grid_rows = []
+    for workers in [int(w) for w in args.workers.split(",")]:
+        for rate in [float(r) for r in args.rates.split(",")]:
+            res = run_child(["--child", "grid", "--workers", str(workers), "--rates", str(rate),
+                             "--seconds", str(args.seconds)])
+            res.setdefault("workers", workers)
+            res.setdefault("rate", rate)
+            grid_rows.append(res)
+    stream = run_child(["--child", "stream", "--stream-tokens", str(args.stream_tokens),
+                        "--stream-rate", str(args.stream_rate)])
+    bad |= print_grid(grid_rows, args)
+    bad |= print_stream(stream, args)
+    print("\n" + summary(grid_rows, stream))
+    return 1 if bad else 0
+
+
+def print_grid(rows: list[dict], args: argparse.Namespace) -> bool:
+    print(f"\nMulti-call grid, real app headless {SIZE[0]}x{SIZE[1]}, simulator in another process, "
+          f"~{args.seconds:g} s of streaming each\n")
+    print(f"{'workers':>7} {'tok/s':>6} {'got/s':>6} {'us/tok':>7} {'core':>5} {'fps':>5} {'key p50':>8} {'key p99':>8} "
+          f"{'tok->scr p50':>12} {'p99':>7} {'lost':>5}")
+    bad = False
+    for r in rows:
+        if "error" in r:
+            print(f"{r['workers']:7} {r['rate']:6.0f} FAILED: {r['error']}")
+            bad = True
+            continue
+        lost = r["lost_chars"] + r["wrong"] + r["wrong_disk"] + r["not_done"]
+        bad |= lost > 0
+        print(f"{r['workers']:7} {r['rate']:6.0f} {r['achieved']:6.0f} {r['cpu_per_token'] * 1e6:7.1f} {r['core']:5.0%} "
+              f"{r['fps']:5.1f} {ms(r['key50'])} {ms(r['key99'])} {ms(r['lag50']):>12} {ms(r['lag99'])} {lost:5d}"
+              + ("  TIMED OUT" if r["timed_out"] else ""))
+    return bad
+
+
+def print_stream(r: dict, args: argparse.Namespace) -> bool:
+    print(f"\nFocused Markdown pane (StreamView), one {args.stream_tokens}-token answer at "
+          f"{args.stream_rate:g} tokens/s; figures in a window around each size\n")
+    if "error" in r:
+        print(f"FAILED: {r['error']}")
+        return True
+    print(f"{'tokens':>7} {'frames':>6} {'ms/frame':>9} {'key p50':>8} {'key p99':>8}")
+    for row in r["rows"]:
+        print(f"{row['mark']:7} {row['frames']:6} {row['frame_ms']:9.2f} {ms(row['key50'])} {ms(row['key99'])}")
+    lost = r["lost_chars"] + r["wrong"] + r["wrong_disk"]
+    print(f"app CPU {r['cpu_per_token'] * 1e6:.1f} us/token ({r['core']:.0%} of a core); lost {lost}")
+    return lost > 0
+
+
+def ms(value: float) -> str:
+    return f"{value * 1000:6.1f}ms" if value == value else f"{'-':>8}"
+
+
+def summary(rows: list[dict], stream: dict) -> str:
+    parts = []
+    for r in rows:
+        if "error" in r or (r["workers"], r["rate"]) not in ((64, 20000), (256, 50000), (16, 5000)):
+            continue
+        parts.append(f"{r['workers']}x{r['rate'] / 1000:.0f}k: {r['core']:.0%} core, key p99 {ms(r['key99']).strip()}, "
+                     f"tok->screen p99 {ms(r['lag99']).strip()}")
+    rows_s = stream.get("rows", [])
+    if len(rows_s) >= 2:
+        first, last = rows_s[0], rows_s[-1]
+        parts.append(f"pane {first['frame_ms']:.1f}->{last['frame_ms']:.1f} ms/frame "
+                     f"({first['mark'] // 1000}k->{last['mark'] // 1000}k tok)")
+    ok = all(
+        ("error" not in r and r["lost_chars"] + r["wrong"] + r["wrong_disk"] == 0
+         and not ((r["workers"], r["rate"]) == (64, 20000) and not (r["core"] <= 0.25 and r["key99"] < 0.05 and r["lag99"] < 0.1))
+         and not ((r["workers"], r["rate"]) == (256, 50000) and not (r["core"] <= 0.40 and r["key99"] < 0.1 and r["lag99"] < 0.15)))
+        for r in rows
+    )
+    if len(rows_s) >= 2:
+        ok &= rows_s[-1]["frame_ms"] <= 2 * rows_s[0]["frame_ms"] and rows_s[-1]["key99"] <= 2 * max(rows_s[0]["key99"], 0.01)
+    return "tui_load: " + "; ".join(parts) + f" (targets in issue 5): {'MET' if ok else 'MISSED'}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
