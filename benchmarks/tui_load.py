@@ -174,6 +174,12 @@ async def drive(url: str, options, keys: tuple[str, str], key_every: float, prob
         screen = app.screen
         await pilot.pause()
         sent: list[float] = []
+        profiler = None
+        if os.environ.get("BENCH_PROFILE"):  # BENCH_PROFILE=out.txt: pyinstrument over the run
+            from pyinstrument import Profiler
+
+            profiler = Profiler(async_mode="disabled")
+            profiler.start()
         cpu0, t0 = time.process_time(), now()
         screen.start_run(options, PROMPT, None)
         screen.system.add_listener(listener)
@@ -194,6 +200,9 @@ async def drive(url: str, options, keys: tuple[str, str], key_every: float, prob
             if watch is not None and screen.live is not None and watch in screen.live.buffers:
                 probe.tokens_at.append((now(), screen.live.buffers[watch].tokens))
         cpu, wall = time.process_time() - cpu0, now() - t0
+        if profiler is not None:
+            profiler.stop()
+            Path(os.environ["BENCH_PROFILE"]).write_text(profiler.output_text(show_all=bool(os.environ.get("BENCH_PROFILE_ALL"))))
         timed_out = screen.run_in_flight
         if timed_out:
             screen.action_cancel_all()

@@ -67,7 +67,7 @@ async def test_steps_units_tail_and_manager_answer() -> None:
         assert "▸ Unit: the text is about [bold]ships[/]. Second line." in text
         assert "● chunk 2/2" in text and "streaming" in text
         assert "│ Now reading the second chunk, still going" in text  # the running step's tail
-        assert "step 3/3" in text and "pending" in text
+        assert "· manager" in text and "pending" in text  # known before it starts
         assert "Now reading the second chunk" in painted(app.query_one(StreamView))
 
         step(live, 3, 3, "manager", "manager", "The **answer** is ships.")

@@ -121,7 +121,13 @@ class ChainSteps(ScrollView, can_focus=True):
                 steps[buf.step] = StepInfo(buf.step, None, buf.title, worker_id)
         total = max((s.total or 0 for s in steps.values()), default=0)
         for step in range(1, total + 1):
-            steps.setdefault(step, StepInfo(step, total, f"step {step}/{total}"))
+            if step not in steps:
+                # A chain's last step is its manager; the others read one chunk each.
+                label = (
+                    f"step {step}/{total}" if live.system != "chain"
+                    else "manager" if step == total else f"chunk {step}/{total - 1}"
+                )
+                steps[step] = StepInfo(step, total, label)
         return [steps[k] for k in sorted(steps)]
 
     def _build(self, live: LiveRun, steps: list[StepInfo]) -> None:

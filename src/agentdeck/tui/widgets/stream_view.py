@@ -82,6 +82,7 @@ class StreamView(ScrollView, can_focus=True):
         self._scrolling = False
         self._base: Style | None = None
         self._shown_state = ""
+        self._had_reasoning_empty = True
 
     # ------------------------------------------------------------------ public API
 
@@ -105,6 +106,8 @@ class StreamView(ScrollView, can_focus=True):
         self._pos = self._rpos = 0
         self.follow = True
         self.set_reactive(StreamView.show_reasoning, None)
+        self._had_reasoning_empty = True
+        self.refresh_bindings()
         self.flush()
         self.refresh()
 
@@ -123,11 +126,16 @@ class StreamView(ScrollView, can_focus=True):
             self._answer.feed(literal(buf.content_since(self._pos)))
             self._pos = buf.content.length
             fed = True
+        if not self.size.width:
+            return  # hidden (another view is showing): render once it has a size
         changed = self._reasoning.update_live() | self._answer.update_live()
         stale = self._answer.stale + self._reasoning.stale
         if fed or changed or stale:
             self._settle(background=BACKGROUND_BUDGET)
             self.refresh()
+            if fed and self._reasoning.empty != self._had_reasoning_empty:
+                self._had_reasoning_empty = self._reasoning.empty
+                self.refresh_bindings()
         elif buf.state_text != self._shown_state:
             self.refresh()  # the "waiting…" line of an empty stream
         self._shown_state = buf.state_text
@@ -225,6 +233,11 @@ class StreamView(ScrollView, can_focus=True):
     def watch_show_reasoning(self) -> None:
         self._settle()
         self.refresh()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_reasoning":
+            return not self._reasoning.empty  # no reasoning: no key in the footer
+        return True
 
     def action_toggle_reasoning(self) -> None:
         self.show_reasoning = not self._reasoning_open()
