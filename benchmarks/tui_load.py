@@ -42,6 +42,7 @@ from typing import Iterator
 
 HERE = Path(__file__).resolve().parent
 SIZE = (160, 48)
+PIPELINE_CASES = ((64, 20000.0), (256, 50000.0))
 PROMPT = "Benchmark: write a long, lively markdown answer about streaming tokens."
 MODEL = "sim-model"
 now = time.monotonic  # the clock agentdeck stamps events with
@@ -262,6 +263,35 @@ def child_grid(workers: int, rate: float, seconds: float) -> dict:
     }
 
 
+async def pipeline(url: str, workers: int) -> dict:
+    """The same run without any UI: client + system + run store + LiveRun buffers."""
+    from agentdeck.client import VLLMModel
+    from agentdeck.store import RunStore
+    from agentdeck.systems import MultiCallSystem
+    from agentdeck.tui.live import LiveRun
+
+    home = Path(tempfile.mkdtemp(prefix="agentdeck-bench-"))
+    live = LiveRun()
+    async with VLLMModel(MODEL, url) as model:
+        system = MultiCallSystem("multi", model, listeners=[live], store=RunStore(root=home / "runs"))
+        cpu0, t0 = time.process_time(), now()
+        await system.run(PROMPT, workers, str(home / "out"), "output", concurrency=workers)
+        cpu, wall = time.process_time() - cpu0, now() - t0
+    texts = [buf.text for buf in live.buffers.values()]
+    return {"cpu": cpu, "wall": wall, "tokens": live.total_tokens, "texts": texts}
+
+
+def child_pipeline(workers: int, rate: float, seconds: float) -> dict:
+    per_stream = rate / workers
+    knobs = {"tokens_per_s": per_stream, "ttft": 0.05, "output_tokens": max(10, int(per_stream * seconds)),
+             "seed": 1, "models": [MODEL]}
+    with sim_process(knobs) as url:
+        out = asyncio.run(pipeline(url, workers))
+    want = expected(knobs)
+    return {"workers": workers, "rate": rate, "cpu_per_token": out["cpu"] / max(1, out["tokens"]),
+            "core": out["cpu"] / out["wall"], "wrong": sum(1 for t in out["texts"] if t != want)}
+
+
 def child_stream(tokens: int, rate: float, marks: list[int]) -> dict:
     from agentdeck.tui.runner import RunOptions
 
@@ -276,7 +306,7 @@ def child_stream(tokens: int, rate: float, marks: list[int]) -> dict:
     # Windows around each mark: the frames and keys while the answer held about that many tokens.
     rows = []
     for mark in marks:
-        lo, hi = mark * 0.6, mark * 1.4 if mark < tokens else tokens + 1
+        lo, hi = (mark * 0.5, mark * 1.5) if mark < tokens else (mark * 0.9, tokens + 1)
         times = [t for t, n in probe.tokens_at if lo <= n <= hi]
         if not times:
             continue
@@ -305,9 +335,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", default="16,64,256")
     ap.add_argument("--rates", default="5000,20000,50000", help="aggregate tokens/s")
-    ap.add_argument("--seconds", type=float, default=4.0, help="streaming time per grid configuration")
+    ap.add_argument("--seconds", type=float, default=3.0, help="streaming time per grid configuration")
     ap.add_argument("--stream-tokens", type=int, default=50_000, help="length of the Markdown pane answer")
-    ap.add_argument("--stream-rate", type=float, default=4000, help="tokens/s of that answer")
+    ap.add_argument("--stream-rate", type=float, default=3000, help="tokens/s of that answer")
     ap.add_argument("--quick", action="store_true", help="tiny run for the CI smoke test")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -323,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.child == "grid":
         print(json.dumps(child_grid(int(args.workers), float(args.rates), args.seconds)))
         return 0
+    if args.child == "pipeline":
+        print(json.dumps(child_pipeline(int(args.workers), float(args.rates), args.seconds)))
+        return 0
     if args.child == "stream":
         print(json.dumps(child_stream(args.stream_tokens, args.stream_rate, marks)))
         return 0
@@ -335,9 +368,14 @@ def main(argv: list[str] | None = None) -> int:
             res.setdefault("workers", workers)
             res.setdefault("rate", rate)
             grid_rows.append(res)
+    pipes = []
+    for workers, rate in PIPELINE_CASES if not args.quick else ((int(args.workers.split(",")[0]), float(args.rates.split(",")[0])),):
+        pipes.append(run_child(["--child", "pipeline", "--workers", str(workers), "--rates", str(rate),
+                                "--seconds", str(args.seconds)]))
     stream = run_child(["--child", "stream", "--stream-tokens", str(args.stream_tokens),
                         "--stream-rate", str(args.stream_rate)])
     bad |= print_grid(grid_rows, args)
+    bad |= print_pipeline(pipes, grid_rows)
     bad |= print_stream(stream, args)
     print("\n" + summary(grid_rows, stream))
     return 1 if bad else 0
@@ -359,6 +397,23 @@ def print_grid(rows: list[dict], args: argparse.Namespace) -> bool:
         print(f"{r['workers']:7} {r['rate']:6.0f} {r['achieved']:6.0f} {r['cpu_per_token'] * 1e6:7.1f} {r['core']:5.0%} "
               f"{r['fps']:5.1f} {ms(r['key50'])} {ms(r['key99'])} {ms(r['lag50']):>12} {ms(r['lag99'])} {lost:5d}"
               + ("  TIMED OUT" if r["timed_out"] else ""))
+    return bad
+
+
+def print_pipeline(pipes: list[dict], grid_rows: list[dict]) -> bool:
+    print("\nThe same load without the UI (client + system + run store + LiveRun), for scale\n")
+    print(f"{'workers':>7} {'tok/s':>6} {'us/tok':>7} {'core':>5} {'with UI us/tok':>15}")
+    bad = False
+    for p in pipes:
+        if "error" in p:
+            print(f"FAILED: {p['error']}")
+            bad = True
+            continue
+        ui = next((r for r in grid_rows if r.get("workers") == p["workers"] and r.get("rate") == p["rate"]
+                   and "error" not in r), None)
+        with_ui = f"{ui['cpu_per_token'] * 1e6:15.1f}" if ui else f"{'-':>15}"
+        print(f"{p['workers']:7} {p['rate']:6.0f} {p['cpu_per_token'] * 1e6:7.1f} {p['core']:5.0%} {with_ui}")
+        bad |= p["wrong"] > 0
     return bad
 
 
