@@ -30,7 +30,7 @@ import asyncio
 import functools
 import json
 import os
-import statistics
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -213,6 +213,7 @@ async def drive(url: str, options, keys: tuple[str, str], key_every: float, prob
         states = {wid: buf.state.value for wid, buf in live.buffers.items()}
         disk = app.store.load_run(live.run_id)
         on_disk = {wid: disk.worker_path(wid).read_text(encoding="utf-8") for wid in texts}
+    shutil.rmtree(home, ignore_errors=True)
     lags = []
     for wid in visible:
         for ta in arrivals.get(wid, []):
@@ -278,6 +279,7 @@ async def pipeline(url: str, workers: int) -> dict:
         await system.run(PROMPT, workers, str(home / "out"), "output", concurrency=workers)
         cpu, wall = time.process_time() - cpu0, now() - t0
     texts = [buf.text for buf in live.buffers.values()]
+    shutil.rmtree(home, ignore_errors=True)
     return {"cpu": cpu, "wall": wall, "tokens": live.total_tokens, "texts": texts}
 
 
@@ -295,7 +297,8 @@ def child_pipeline(workers: int, rate: float, seconds: float) -> dict:
 def child_stream(tokens: int, rate: float, marks: list[int]) -> dict:
     from agentdeck.tui.runner import RunOptions
 
-    knobs = {"tokens_per_s": rate, "ttft": 0.05, "output_tokens": tokens, "seed": 2, "models": [MODEL]}
+    knobs = {"tokens_per_s": rate, "ttft": 0.05, "output_tokens": tokens, "seed": 2, "models": [MODEL],
+             "max_model_len": tokens + 4096}
     probe = Probe()
     probe.install()
     with sim_process(knobs) as url:
