@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 
-from _clients import agentdeck_available, expected_text, make_client, server_process
+from _clients import expected_text, make_client, server_process, usable
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -35,9 +35,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.quick:
         args.chunks, args.requests, args.rounds = 300, 1, 2
     args.clients = [c for c in args.clients.split(",") if c]
-    if not agentdeck_available():
-        print("note: agentdeck.client.VLLMModel not importable yet; measuring the peers only")
-        args.clients = [c for c in args.clients if not c.startswith("agentdeck")]
+    args.clients = usable(args.clients)
     return args
 
 

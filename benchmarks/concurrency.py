@@ -25,7 +25,14 @@ import sys
 import time
 from collections import Counter
 
-from _clients import CLIENTS, agentdeck_available, expected_text, make_client, raise_fd_limit, server_process
+from _clients import (
+    CLIENTS,
+    expected_text,
+    make_client,
+    raise_fd_limit,
+    server_process,
+    usable,
+)
 
 TICK = 0.010
 
@@ -45,9 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.levels, args.chunks, args.interval, args.rounds = "1,64", 10, 0.05, 1
     args.levels = [int(x) for x in args.levels.split(",") if x]
     args.clients = [c for c in args.clients.split(",") if c]
-    if not agentdeck_available():
-        print("note: agentdeck.client.VLLMModel not importable yet; measuring the peers only")
-        args.clients = [c for c in args.clients if not c.startswith("agentdeck")]
+    args.clients = usable(args.clients)
     return args
 
 

@@ -209,7 +209,7 @@ def run_child(args: argparse.Namespace) -> None:
 
 def measure(kind: str, workers: int, tokens: int) -> dict:
     cmd = [sys.executable, __file__, "--child", kind, "--workers", str(workers), "--tokens", str(tokens)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     if proc.returncode != 0:
         return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
