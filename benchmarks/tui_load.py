@@ -56,6 +56,13 @@ def cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def run_loop(coro):  # type: ignore[no-untyped-def]
+    """Run on the loop the app and the CLI use: uvloop when installed (AGENTDECK_NO_UVLOOP=1: asyncio's)."""
+    from agentdeck import eventloop
+
+    return eventloop.run(coro)
+
+
 SIM_PID: list[int] = []  # the running simulator, so a child can report its CPU beside the app's
 
 
@@ -266,7 +273,7 @@ def child_grid(workers: int, rate: float, seconds: float) -> dict:
     probe.install()
     options = RunOptions(system="multi", num_calls=workers, concurrency=workers)
     with sim_process(knobs) as url:
-        out = asyncio.run(drive(url, options, ("right", "left"), 0.2, probe, None, now() + seconds * 3 + 30))
+        out = run_loop(drive(url, options, ("right", "left"), 0.2, probe, None, now() + seconds * 3 + 30))
     want = expected(knobs)
     lost = sum(max(0, len(want) - len(t)) for t in out["texts"].values()) + want.__len__() * (workers - len(out["texts"]))
     wrong = sum(1 for t in out["texts"].values() if t != want)
@@ -305,7 +312,7 @@ def child_pipeline(workers: int, rate: float, seconds: float) -> dict:
     knobs = {"tokens_per_s": per_stream, "ttft": 0.05, "output_tokens": max(10, int(per_stream * seconds)),
              "seed": 1, "models": [MODEL]}
     with sim_process(knobs) as url:
-        out = asyncio.run(pipeline(url, workers))
+        out = run_loop(pipeline(url, workers))
     want = expected(knobs)
     return {"workers": workers, "rate": rate, "cpu_per_token": out["cpu"] / max(1, out["tokens"]),
             "core": out["cpu"] / out["wall"], "wrong": sum(1 for t in out["texts"] if t != want)}
@@ -319,7 +326,7 @@ def child_stream(tokens: int, rate: float, marks: list[int]) -> dict:
     probe = Probe()
     probe.install()
     with sim_process(knobs) as url:
-        out = asyncio.run(drive(url, RunOptions(system="basic"), ("up", "end"), 0.08, probe, "agent",
+        out = run_loop(drive(url, RunOptions(system="basic"), ("up", "end"), 0.08, probe, "agent",
                                 now() + tokens / rate * 3 + 30, RunOptions(system="basic", max_tokens=300)))
     want = expected(knobs)
     text = out["texts"].get("agent", "")

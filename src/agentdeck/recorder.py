@@ -13,7 +13,6 @@ workers it shows as queued or running are reported as interrupted by ``RunInfo``
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
@@ -23,8 +22,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import fsutil
+from .appendfiles import AppendFiles, create_soon
 from .errors import redact
-from .manifest import MANIFEST, UNFINISHED, dump_manifest, reset_entry, totals, worker_entry
+from .flushtimer import FLUSH_INTERVAL, FlushTimer
+from .manifest import (
+    MANIFEST,
+    UNFINISHED,
+    dump_manifest,
+    reset_entry,
+    totals,
+    worker_entry,
+)
 from .runinfo import writer_info
 from .sanitize import safe_filename
 from .types import (
@@ -46,8 +54,6 @@ __all__ = ["FLUSH_INTERVAL", "RunRecorder"]
 
 log = logging.getLogger("agentdeck.store")
 
-FLUSH_INTERVAL = 0.5
-"""Seconds between flushes of pending text and manifest changes (the issue asks for >= 2 Hz)."""
 _STEP_NAME = re.compile(r"step-\d+", re.IGNORECASE)
 
 
@@ -82,10 +88,10 @@ class RunRecorder:
         self._workers: dict[str, _Worker] = {}
         self._stems: set[str] = set()
         self._steps: dict[int, dict[str, Any]] = {}
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer = FlushTimer(self.flush)
+        self._files = AppendFiles()
         self._dirty = False
         self._closed = False
-        self._last_flush = now()
         self._write_manifest(durable=True)
 
     # ------------------------------------------------------------------ event intake
@@ -98,9 +104,8 @@ class RunRecorder:
                 worker.pending.append(event.content)
             if event.reasoning:
                 worker.rpending.append(event.reasoning)
-            if self._timer is None and not self._arm():
-                if self._closed or now() - self._last_flush >= FLUSH_INTERVAL:
-                    self.flush()
+            if self._timer.armed is None:
+                self._timer.poke()
             return
         handler = _HANDLERS.get(event.__class__)
         if handler is not None:
@@ -128,18 +133,18 @@ class RunRecorder:
         for worker in self._workers.values():
             if worker.pending or worker.rpending:
                 self._flush_worker(worker)
-        self._last_flush = now()
+        self._timer.last = now()
 
     def close(self) -> None:
         """Flush everything and write the final manifest. Safe to call more than once."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer.cancel()
         if not self._closed:
             self._closed = True
+            self._timer.stopped = True
             if self.manifest["status"] == "running":
                 self._finish_run("interrupted")
         self._flush_text()
+        self._files.close()
         self._write_manifest(durable=True)
 
     def reopen(self) -> None:
@@ -148,6 +153,7 @@ class RunRecorder:
         A worker that starts again keeps its earlier attempt as ``<worker>.attempt-N.md``.
         """
         self._closed = False
+        self._timer.stopped = False
         self.manifest.update(status="running", finished_at=None, writer=writer_info())
         self._changed()
 
@@ -156,33 +162,18 @@ class RunRecorder:
         """True once ``close()`` ran (events that still arrive are written at once)."""
         return self._closed
 
-    def _arm(self) -> bool:
-        """Start the flush timer on the running loop; False when there is none."""
-        if self._closed:
-            return False
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return False
-        self._timer = loop.call_later(FLUSH_INTERVAL, self._tick)
-        return True
-
-    def _tick(self) -> None:
-        self._timer = None
-        self.flush()
-
     def _changed(self) -> None:
         """A state change: write the manifest with the next flush (at once without a loop)."""
         self._dirty = True
-        if self._timer is None and not self._arm():
-            self.flush()
+        if self._timer.armed is None:
+            self._timer.poke(urgent=True)
 
     def _flush_worker(self, worker: _Worker) -> None:
         entry = worker.entry
         try:
             if worker.pending:
                 text = "".join(worker.pending)
-                fsutil.append_bytes(worker.path, text.encode("utf-8", "surrogatepass"))
+                self._files.append(worker.path, text.encode("utf-8", "surrogatepass"))
                 worker.pending.clear()
                 entry["chars"] += len(text)
                 self._dirty = True
@@ -191,7 +182,7 @@ class RunRecorder:
                     worker.reasoning_path = worker.path.with_suffix(".reasoning.md")
                     entry["reasoning_file"] = worker.reasoning_path.name
                 text = "".join(worker.rpending)
-                fsutil.append_bytes(worker.reasoning_path, text.encode("utf-8", "surrogatepass"))
+                self._files.append(worker.reasoning_path, text.encode("utf-8", "surrogatepass"))
                 worker.rpending.clear()
                 entry["reasoning_chars"] += len(text)
                 self._dirty = True
@@ -238,6 +229,9 @@ class RunRecorder:
 
     def _end_worker(self, worker: _Worker, status: str, t: float, notify: bool = True) -> None:
         self._flush_worker(worker)
+        self._files.close(worker.path)
+        if worker.reasoning_path is not None:
+            self._files.close(worker.reasoning_path)
         if worker.entry["chars"] == 0:  # an ended worker always has its (maybe empty) file
             try:
                 fsutil.touch_private(worker.path)
@@ -276,8 +270,9 @@ class RunRecorder:
     def _on_run_started(self, ev: RunStarted) -> None:
         if ev.system and not self.manifest.get("system"):
             self.manifest["system"] = ev.system
-        for worker_id in ev.workers:
-            self._worker(worker_id)
+        new = [self._add_worker(w) for w in ev.workers if w not in self._workers]
+        # Made now in a thread: creating hundreds of files at the first flush stalls the loop.
+        create_soon(w.path for w in new)
         self._changed()
 
     def _again(self, worker: _Worker) -> None:
@@ -292,6 +287,7 @@ class RunRecorder:
         for key, path in (("file", worker.path), ("reasoning_file", worker.reasoning_path)):
             if path is None:
                 continue
+            self._files.close(path)
             moved = path.with_name(f"{path.name[: -len('.md')]}.attempt-{attempt}.md")
             try:
                 os.replace(path, moved)

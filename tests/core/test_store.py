@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from agentdeck import fsutil, paths
+from agentdeck.appendfiles import AppendFiles
 from agentdeck.errors import InputError, StallError, register_secret
 from agentdeck.recorder import FLUSH_INTERVAL
 from agentdeck.store import RunStore, new_run_id
@@ -305,16 +306,16 @@ def test_a_disk_error_does_not_break_the_run_and_text_is_retried(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     rec = RunStore().create_run(system="basic")
-    real = fsutil.append_bytes
+    real = AppendFiles.append
     failures = iter([OSError(28, "No space left on device")])
 
-    def flaky(path: Path, data: bytes) -> None:
+    def flaky(self: AppendFiles, path: Path, data: bytes) -> None:
         error = next(failures, None)
         if error is not None:
             raise error
-        real(path, data)
+        real(self, path, data)
 
-    monkeypatch.setattr(fsutil, "append_bytes", flaky)
+    monkeypatch.setattr(AppendFiles, "append", flaky)
     delta(rec, "agent", "kept ")
     rec.flush()  # fails: the text stays pending, the caller sees no exception
     assert rec.write_error is not None and "No space left" in caplog.text

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .. import __version__
+from .. import __version__, eventloop
 from ..errors import AgentDeckError
 from .exitcodes import EPILOG, EXIT_INTERRUPTED, EXIT_OK, report
 
@@ -151,6 +151,6 @@ def _silence_stdout() -> None:
 
 def _run(coro: Any) -> Any:
     try:
-        return asyncio.run(coro)
+        return eventloop.run(coro)  # uvloop when installed
     except asyncio.CancelledError:  # a run cancelled from inside (not by Ctrl-C)
         return EXIT_INTERRUPTED

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ..appendfiles import create_soon
 from ..errors import InputError
+from ..flushtimer import FlushTimer
 from ..model import BaseModel
-from ..types import EventListener, StepFinished, StepStarted
+from ..types import EventListener, StepFinished, StepStarted, now
 from .aggregate import (
     AGGREGATE_MODES,
     AggregateResult,
@@ -49,42 +51,79 @@ def worker_id(index: int, total: int) -> str:
 
 
 class FileSink:
-    """Streams one call's text into its output file, opened on first use.
+    """Streams one call's text into its output file, opened on first flush.
 
-    Opening lazily keeps at most ``concurrency`` files open; reasoning is wrapped in
-    ``<think>`` tags exactly as the seed's ``call_stream`` text was.
+    Text is kept pending and written at most every ``FLUSH_INTERVAL`` seconds (one system call
+    per flush, not per token) and at once when the call ends, fails or is cancelled, so the
+    file grows as the text arrives and holds exactly the call's text once it ended. Opening
+    lazily keeps at most ``concurrency`` files open; reasoning is wrapped in ``<think>`` tags
+    exactly as the seed's ``call_stream`` text was.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: IO[str] | None = None
         self._thinking = False
-
-    def _open(self) -> IO[str]:
-        if self._file is None:
-            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - lives across writes
-        return self._file
+        self._pending: list[str] = []
+        self._timer = FlushTimer(self.flush)
+        self._error: OSError | None = None
+        self._closed = False
 
     def write(self, content: str, reasoning: str) -> None:
-        f = self._open()
+        """Queue text; raises the ``OSError`` of a failed earlier flush."""
+        if self._error is not None:
+            raise self._error
+        pending = self._pending
         if reasoning:
             if not self._thinking:
                 self._thinking = True
-                f.write("<think>")
-            f.write(reasoning)
+                pending.append("<think>")
+            pending.append(reasoning)
         if content:
             if self._thinking:
                 self._thinking = False
-                f.write("</think>")
-            f.write(content)
-        f.flush()  # the seed's promise: the file grows as the text arrives
+                pending.append("</think>")
+            pending.append(content)
+        if self._timer.armed is None:
+            self._timer.poke()
+
+    def flush(self) -> None:
+        """Write pending text to the file (the flush timer calls this; errors wait for write)."""
+        try:
+            self._flush()
+        except OSError as exc:
+            self._error = exc
+
+    def _flush(self) -> None:
+        self._timer.last = now()
+        if self._file is None:
+            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - lives across flushes
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._file.write(text)
+        self._file.flush()
 
     def close(self) -> None:
-        f = self._open()  # a call with no text still leaves its (empty) file
+        """Write the rest and close; a call with no text still leaves its (empty) file."""
+        if self._closed:
+            return
+        self._closed = True
+        self._timer.stopped = True
+        self._timer.cancel()
         if self._thinking:
             self._thinking = False
-            f.write("</think>")
-        f.close()
+            self._pending.append("</think>")
+        try:
+            if self._error is not None:
+                raise self._error
+            self._flush()
+        finally:
+            if self._file is not None:
+                try:
+                    self._file.close()
+                except OSError:
+                    pass  # the flush above already reported the failure
 
 
 @dataclass
@@ -158,6 +197,9 @@ class MultiCallSystem(Orchestrator):
         self._plan = {}
         for i in range(1, num_calls + 1):
             self._plan[worker_id(i, num_calls)] = (i, per_call[i - 1], folder / f"{base}_{i}.txt")
+        # Made now in a thread (never truncated there): creating hundreds of files at the
+        # first flush would stall the loop. 0o666 as open() uses, less the umask.
+        create_soon((plan[2] for plan in self._plan.values()), mode=0o666)
         params = json_params(kwargs)
         params.update(num_calls=num_calls, concurrency=concurrency, aggregate=mode,
                       output_dir=str(folder), base_filename=base)

@@ -44,7 +44,11 @@ __all__ = ["Run", "Sink", "WorkerOutcome", "think_text"]
 
 
 class Sink(Protocol):
-    """Somewhere a worker's text goes as it streams (a seed-style output file)."""
+    """Somewhere a worker's text goes as it streams (a seed-style output file).
+
+    ``close()`` runs when the worker ends (it may run twice: make it idempotent); an
+    ``OSError`` from ``write`` or ``close`` fails the worker with a clear error.
+    """
 
     def write(self, content: str, reasoning: str) -> None: ...
 
@@ -207,30 +211,44 @@ class Run:
         reasoning: list[str] = []
         outcome = WorkerOutcome(worker_id)
         finished = False
+        # Per-token path: everything it needs bound to locals once, the fan-out of emit()
+        # inlined (same order: the recorder first, then the listeners, in the run's list).
+        recorder, listeners, clock = self.recorder, self.listeners, now
+        add_content, add_reasoning = content.append, reasoning.append
+        sink_write = sink.write if sink is not None else None
         try:
             if self.semaphore is not None:
                 await self.semaphore.acquire()
             try:
-                t0 = now()
+                t0 = clock()
                 emit(WorkerStarted(run_id, worker_id, t0))
                 first = True
                 async for event in self.model.stream(messages, **kwargs):
-                    kind = type(event)
-                    if kind is Delta:
-                        if event.index or not (event.content or event.reasoning):
+                    if type(event) is Delta:
+                        text, thought = event.content, event.reasoning
+                        if event.index or not (text or thought):
                             continue
-                        t = now()
+                        t = clock()
                         if first:
                             first = False
                             emit(FirstToken(run_id, worker_id, t - t0, t))
-                        if event.content:
-                            content.append(event.content)
-                        if event.reasoning:
-                            reasoning.append(event.reasoning)
-                        if sink is not None:
-                            _write(sink, event.content, event.reasoning)
-                        emit(TextDelta(run_id, worker_id, event.content, event.reasoning, t))
-                    elif kind is Retrying:
+                        if text:
+                            add_content(text)
+                        if thought:
+                            add_reasoning(thought)
+                        if sink_write is not None:
+                            try:
+                                sink_write(text, thought)
+                            except OSError as exc:
+                                raise _write_error(sink, exc) from exc
+                        delta = TextDelta(run_id, worker_id, text, thought, t)
+                        if recorder is not None:
+                            recorder(delta)
+                        for listener in listeners:
+                            listener(delta)
+                        continue
+                    kind = type(event)
+                    if kind is Retrying:
                         emit(dataclasses.replace(event, run_id=run_id, worker_id=worker_id))
                     elif kind is StreamFinished:
                         finished = True
@@ -243,6 +261,8 @@ class Run:
                     self.semaphore.release()
             if not finished:
                 raise TruncatedStreamError("the stream ended without a finish event")
+            if sink is not None:
+                _close(sink)  # its last text is written here: a disk error fails the worker
         except asyncio.CancelledError:
             # Swallowed on purpose: Run.gather re-raises when the run itself was cancelled.
             outcome.cancelled = True
@@ -275,10 +295,15 @@ class Run:
                 pass  # the write error, if any, was already reported
 
 
-def _write(sink: Sink, content: str, reasoning: str) -> None:
-    """Write to a sink; a disk error fails this worker only (listeners' errors stay loud)."""
+def _close(sink: Sink) -> None:
+    """Close a sink that buffers (its final write happens here), reporting disk errors."""
     try:
-        sink.write(content, reasoning)
+        sink.close()
     except OSError as exc:
-        where = getattr(sink, "path", "the output file")
-        raise InputError(f"cannot write {where}: {exc.strerror or exc}") from exc
+        raise _write_error(sink, exc) from exc
+
+
+def _write_error(sink: Sink, exc: OSError) -> InputError:
+    """A sink's disk error fails this worker only (listeners' errors stay loud)."""
+    where = getattr(sink, "path", "the output file")
+    return InputError(f"cannot write {where}: {exc.strerror or exc}")

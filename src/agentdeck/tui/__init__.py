@@ -18,10 +18,12 @@ def run_app(settings: Any, demo: bool = False) -> int:
         demo: talk to an in-process simulator instead of the profile's server (the same
             happens when the active profile is the built-in simulator).
     """
+    from .. import eventloop
     from .app import AgentDeckApp
 
     app = AgentDeckApp(settings, demo=demo)
-    result = app.run()
+    # What App.run() does, on uvloop when installed (less CPU per token with many streams).
+    result = eventloop.run(app.run_async())
     if app.return_code:
         return app.return_code
     return int(result or 0)

@@ -24,9 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
+from textual.color import Color
+from textual.filter import LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import var
@@ -34,6 +37,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agentdeck.tui.live import LiveRun, WorkerState
+from agentdeck.tui.widgets.lineapi import PlainLineCache
 from agentdeck.tui.widgets.worker_card import Card
 
 __all__ = ["WorkerGrid"]
@@ -152,6 +156,7 @@ class WorkerGrid(ScrollView, can_focus=True):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self._styles_cache = PlainLineCache(filtered=True)  # see render_line
         self._live: LiveRun | None = None
         self._cards: list[Card] = []
         self._cols = 1
@@ -159,6 +164,8 @@ class WorkerGrid(ScrollView, can_focus=True):
         self._card_h = self.CARD_HEIGHT
         self._width = 0
         self._styles: dict[str, Style] = {}
+        self._filter_key: tuple[LineFilter, ...] | None = None
+        self._background = Color(0, 0, 0)
         self._announced: str | None = None
         self.set_run(live)
 
@@ -196,6 +203,7 @@ class WorkerGrid(ScrollView, can_focus=True):
         live = self._live
         if live is None or not self.is_mounted:
             return
+        self._check_filters()
         dirty = live.take_dirty()
         if len(live.order) != len(self._cards):
             self._cards.extend(Card(worker_id) for worker_id in live.order[len(self._cards) :])
@@ -228,7 +236,7 @@ class WorkerGrid(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
+        self._filter_key = None  # styles and background are worked out again
         for card in self._cards:
             card.invalidate()
 
@@ -263,17 +271,43 @@ class WorkerGrid(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ drawing
 
+    # Styles come out of here with the app's line filters already applied (Textual's filters
+    # only map styles), so the rows need no filtering per frame: PlainLineCache(filtered=True).
+
+    def _filtered(self, style: Style) -> Style:
+        for line_filter in self._filter_key:
+            style = line_filter.apply([Segment(" ", style)], self._background)[0].style
+        return style
+
+    def _check_filters(self) -> None:
+        """Start over with new styles when the app's line filters change (rare)."""
+        key = tuple(self.get_line_filters())
+        if key != self._filter_key:
+            changed = self._filter_key is not None
+            self._filter_key = key
+            self._background = self.background_colors[1]
+            self._styles.clear()
+            if changed:
+                for card in self._cards:
+                    card.invalidate()
+                self.refresh()
+
     def _base_style(self) -> Style:
         # ``rich_style`` walks the DOM on every call; it only changes with the styles.
         style = self._styles.get("")
         if style is None:
-            style = self._styles[""] = self.rich_style
+            if self._filter_key is None:
+                self._check_filters()
+            style = self._styles[""] = self._filtered(self.rich_style)
         return style
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
         if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"worker-grid--{name}")
+            if self._filter_key is None:
+                self._check_filters()
+            style = self.get_component_rich_style(f"worker-grid--{name}")
+            style = self._styles[name] = self._filtered(style)
         return style
 
     def _sync(self, card: Card, index: int) -> list[int]:
@@ -286,22 +320,25 @@ class WorkerGrid(ScrollView, can_focus=True):
         return card.sync(buf, self._card_w, self._card_h, index == self.focused_index, self._style)
 
     def render_line(self, y: int) -> Strip:
+        self._check_filters()
         width = self._width
         vy = y + round(self.scroll_y)
         card_h, cols = self._card_h, self._cols
         row, line = divmod(vy, card_h)
         first = row * cols
-        strips = []
+        segments: list[Segment] = []
+        used = 0
         for index in range(first, min(first + cols, len(self._cards))):
             card = self._cards[index]
             if card.stale or len(card.strips) != card_h:
                 self._sync(card, index)
             if line < len(card.strips):
-                strips.append(card.strips[line])
-        used = sum(strip.cell_length for strip in strips)
+                strip = card.strips[line]
+                segments.extend(strip)
+                used += strip.cell_length
         if used < width:
-            strips.append(Strip.blank(width - used, self._base_style()))
-        return Strip.join(strips)
+            segments.append(Segment(" " * (width - used), self._base_style()))
+        return Strip(segments, max(used, width))
 
     # ------------------------------------------------------------------ focus and keys
 
