@@ -189,3 +189,18 @@ async def test_base_filename_cannot_escape_the_output_folder(tmp_path: Path) -> 
             "x", 1, str(tmp_path / "out"), "../../evil", max_tokens=3)
     path = Path(results["call_1"])
     assert path.parent == tmp_path / "out" and path.exists()
+
+
+async def test_output_dir_none_skips_the_seed_copies_and_points_at_the_run_store(
+    tmp_path: Path,
+) -> None:
+    """The app passes output_dir=None: each call is written once, into the run store."""
+    async with sim_model() as (sim, model):
+        system = MultiCallSystem("m", model)
+        files = await system.run("Hello", 3, None, "call", max_tokens=8)
+    info = RunStore().load_run(system.last_run_id)
+    assert sorted(files) == ["call_1", "call_2", "call_3"]
+    for i, path in enumerate(sorted(files.values()), start=1):
+        assert Path(path).parent == info.dir
+        assert Path(path).read_text() == info.read_text(f"call-{i:02d}") != ""
+    assert not list(tmp_path.glob("**/call_*.txt"))

@@ -168,11 +168,14 @@ class MultiCallSystem(Orchestrator):
         self,
         prompt: str,
         num_calls: int,
-        output_dir: str = "multi_call_outputs",
+        output_dir: str | None = "multi_call_outputs",
         base_filename: str = "output",
         **kwargs: Any,
     ) -> dict[str, str]:
         """Run the calls; return ``{task_id: path or "ERROR: ..."}`` like the seed.
+
+        ``output_dir=None`` skips the seed-style copies (the app does: the run store already
+        keeps every call); the paths returned are then the run store's worker files.
 
         Options (popped from ``kwargs``; the rest are generation params for every call):
             concurrency: cap on calls in flight (default: the system's, else all at once).
@@ -189,20 +192,22 @@ class MultiCallSystem(Orchestrator):
         if concurrency is None:
             concurrency = self.concurrency
         _check(prompt, num_calls, mode, concurrency)
-        folder = prepare_output_dir(output_dir)
+        folder = prepare_output_dir(output_dir) if output_dir is not None else None
         base = _safe_base(base_filename)
         per_call = _per_call_kwargs(kwargs, num_calls, options.get("seeds"),
                                     options.get("temperatures"))
         self._messages = [{"role": "user", "content": prompt}]
         self._plan = {}
         for i in range(1, num_calls + 1):
-            self._plan[worker_id(i, num_calls)] = (i, per_call[i - 1], folder / f"{base}_{i}.txt")
+            path = folder / f"{base}_{i}.txt" if folder is not None else None
+            self._plan[worker_id(i, num_calls)] = (i, per_call[i - 1], path)
         # Made now in a thread (never truncated there): creating hundreds of files at the
         # first flush would stall the loop. 0o666 as open() uses, less the umask.
-        create_soon((plan[2] for plan in self._plan.values()), mode=0o666)
+        if folder is not None:
+            create_soon((plan[2] for plan in self._plan.values()), mode=0o666)
         params = json_params(kwargs)
         params.update(num_calls=num_calls, concurrency=concurrency, aggregate=mode,
-                      output_dir=str(folder), base_filename=base)
+                      output_dir=str(folder) if folder else None, base_filename=base)
         for name in ("seeds", "temperatures"):
             if name in options:
                 params[name] = options[name]
@@ -225,17 +230,26 @@ class MultiCallSystem(Orchestrator):
     def _spawn(self, run: Run, wid: str) -> Any:
         index, kwargs, path = self._plan[wid]
         return run.spawn(wid, self._messages, kwargs, label=f"call {index}",
-                         sink=FileSink(path))
+                         sink=FileSink(path) if path is not None else None)
 
     def _collect(self, outcomes: list[WorkerOutcome]) -> MultiResult:
         result = MultiResult(files={})
         for outcome in outcomes:
             index, _, path = self._plan[outcome.worker_id]
+            if path is None:
+                path = self._store_path(outcome.worker_id)
             tid = task_id(index)
             result.outcomes[tid] = outcome
             result.paths[tid] = str(path)
             result.files[tid] = str(path) if outcome.ok else _error_text(outcome, path)
         return result
+
+    def _store_path(self, wid: str) -> Path | str:
+        """The run store's file of a worker (``output_dir=None``), or a note when unrecorded."""
+        run = self._last_run
+        if run is not None and run.recorder is not None:
+            return run.recorder.worker_path(wid)
+        return f"(not recorded: {wid})"
 
     async def retry_worker(self, worker_id: str) -> WorkerOutcome:
         """Run one call of the last run again (same worker id, file and params).

@@ -6,12 +6,9 @@ mapping from picker options to the systems' seed APIs without a terminal.
 
 from __future__ import annotations
 
-import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from agentdeck import paths
 from agentdeck.errors import InputError
 from agentdeck.model import BaseModel
 from agentdeck.types import EventListener
@@ -124,9 +121,7 @@ async def run_system(system: Any, options: RunOptions, prompt: str, attachment: 
     if options.system == "multi":
         if options.aggregate != "none":
             kw["aggregate"] = options.aggregate
-        # The run store keeps every call already; the seed-style copies go to their own
-        # folder per run instead of the current directory.
-        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-        folder = paths.data_dir() / "multi-call" / stamp
-        return await system.run(prompt, options.num_calls, str(folder), "call", **kw)
+        # The run store keeps every call already: no seed-style copies (each token would be
+        # written twice).
+        return await system.run(prompt, options.num_calls, None, "call", **kw)
     return await system.run(prompt, **kw)
