@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 
+from .. import eventloop
 from .config import FAULT_KINDS, SimConfig
 
 __all__ = ["build_parser", "cli_main", "config_from_args"]
@@ -143,7 +144,7 @@ def cli_main(argv: list[str] | None = None) -> int:
         print(f"agentdeck sim: error: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_serve(config, args.host, args.port))
+        eventloop.run(_serve(config, args.host, args.port))
     except KeyboardInterrupt:
         pass
     except OSError as exc:  # port in use, bad interface
