@@ -32,12 +32,12 @@ def set_virtual_size(view: ScrollView, size: Size) -> None:
 class PlainLineCache(StylesCache):
     """Textual's line cache with a short path for widgets that draw every cell themselves.
 
-    A line-API widget whose ``render_line`` returns strips exactly as wide as the widget, with
-    no border, padding, outline, hatch, tint or opacity in its CSS, needs none of the work
-    Textual's ``StylesCache.render_line`` does per dirty line (measured: about 60% of the time
-    spent composing a grid line, the widget's own ``render_line`` included). Such lines are
-    taken as they are and only the app's line filters are applied, as Textual does; any other
-    styling falls back to Textual's own path, so the pixels are the same either way.
+    A line-API widget that draws whole lines, with no border, padding, outline, hatch, tint or
+    opacity in its CSS, needs none of the work Textual's ``StylesCache.render_line`` does per
+    dirty line (measured on the grid: composing a frame took 28% less time). Such lines are
+    taken as they are, padded to the widget's width (the scrollbar gutter) and filtered with
+    the app's line filters exactly as Textual does; any other styling falls back to Textual's
+    own path, so the pixels are the same either way.
 
     Install with ``self._styles_cache = PlainLineCache()`` in the widget's ``__init__``;
     ``filtered=True`` when the widget's ``render_line`` applies the app's line filters itself

@@ -33,7 +33,7 @@ from textual.strip import Strip
 
 from agentdeck.tui.live import WorkerBuffer
 from agentdeck.tui.widgets.markdown_blocks import BlockDoc, render_markdown
-from agentdeck.tui.widgets.lineapi import set_virtual_size
+from agentdeck.tui.widgets.lineapi import PlainLineCache, set_virtual_size
 from agentdeck.tui.widgets.plaintext import literal
 
 __all__ = ["StreamView"]
@@ -73,6 +73,7 @@ class StreamView(ScrollView, can_focus=True):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self._styles_cache = PlainLineCache()  # lines are drawn whole: skip Textual's styling
         self.follow = True
         self._buffer: WorkerBuffer | None = buffer
         self._answer = BlockDoc(self._render_answer, 0)
