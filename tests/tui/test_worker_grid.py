@@ -272,3 +272,14 @@ async def test_a_retried_worker_card_starts_over() -> None:
         text = "\n".join(lines(grid))
         assert "second attempt" in text and "first attempt" not in text
         assert "stalled" not in text and "streaming" in text
+
+
+def test_a_saved_cancelled_card_counts_its_characters_not_zero_tokens() -> None:
+    """Regression: history showed "0 tok" on a cancelled worker whose file held text."""
+    from agentdeck.tui.live import WorkerBuffer, WorkerState
+    from agentdeck.tui.widgets.worker_card import card_stats
+
+    saved = WorkerBuffer.from_text("call-02", "x" * 1234, state=WorkerState.CANCELLED)
+    assert card_stats(saved).startswith("1,234 chars")
+    empty = WorkerBuffer.from_text("call-03", "", state=WorkerState.CANCELLED)
+    assert card_stats(empty).startswith("0 tok")

@@ -37,7 +37,10 @@ def card_stats(buf: WorkerBuffer) -> str:
         return "waiting for first token"
     if state is WorkerState.RETRYING:
         return f"retry {buf.retry_attempt}/{buf.retry_max}: {literal(buf.retry_reason)}"
-    parts = [f"{buf.tokens} tok"]
+    if buf.tokens or not buf.content.length:
+        parts = [f"{buf.tokens} tok"]
+    else:  # a saved run that ended without usage (cancelled, failed): say what is on disk
+        parts = [f"{buf.content.length:,} chars"]
     rate = buf.tokens_per_s
     if rate is not None:
         parts.append(f"{rate:.1f} tok/s")
