@@ -183,8 +183,8 @@ async def drive(url: str, options, keys: tuple[str, str], key_every: float, prob
     arrivals: dict[str, list[float]] = {}
 
     def listener(event) -> None:  # type: ignore[no-untyped-def]
-        if type(event) is TextDelta:
-            arrivals.setdefault(event.worker_id, []).append(event.t)
+        if type(event) is TextDelta:  # one arrival per token: a delta may carry several
+            arrivals.setdefault(event.worker_id, []).extend([event.t] * event.tokens)
 
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(200):

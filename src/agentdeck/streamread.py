@@ -1,7 +1,8 @@
 """Turn the body of a 2xx chat-completions stream into events: the hot path of agentdeck.
 
-Per socket read: one SSE ``feed`` and one clock read. Per event: one ``orjson.loads`` from
-bytes, a few dict lookups, and a ``Delta`` when the chunk carries text. Choices are routed by
+Per socket read: one SSE ``feed``, one clock read, and one ``Delta`` per choice that got text
+(the chunks of one read share their arrival time, so they are merged: ``Delta.tokens`` says how
+many). Per event: one ``orjson.loads`` from bytes and a few dict lookups. Choices are routed by
 ``index``; a stream is complete only when every choice has a finish reason.
 """
 
@@ -68,6 +69,11 @@ async def read_events(
 ) -> AsyncIterator[StreamEvent]:
     """Yield ``Delta``/``ChoiceFinished`` events; append the ``Completion`` to ``result``.
 
+    The text chunks of one socket read are merged per choice into one ``Delta`` (``tokens``:
+    how many chunks), in order: reasoning arriving after pending content starts a new one, and
+    every pending ``Delta`` is yielded before a ``ChoiceFinished``, at the end of the read, and
+    before an error raised inside the read. The clock still sees every chunk.
+
     Raises:
         StreamError subclasses with the partial text; ``ProtocolError`` when the connection
         closed before any body byte (the caller may retry that one).
@@ -89,6 +95,7 @@ async def read_events(
     token = clock.token
     done = False
     eof = False
+    pending: dict[int, list[Any]] = {}  # index -> [content, reasoning, chunks] of this read
 
     def partial(cls: type[AgentDeckError], message: str, **kw: Any) -> AgentDeckError:
         return cls(
@@ -148,11 +155,25 @@ async def read_events(
                                         reasonings[index].append(reasoning)
                                     else:
                                         reasoning = ""
-                                    yield Delta(content, reasoning, index)
+                                    p = pending.get(index)
+                                    if p is None:
+                                        pending[index] = [content, reasoning, 1]
+                                    elif reasoning and p[0]:
+                                        # reasoning after content: a new Delta keeps the order
+                                        yield Delta(p[0], p[1], index, p[2])
+                                        pending[index] = [content, reasoning, 1]
+                                    else:
+                                        p[0] += content
+                                        p[1] += reasoning
+                                        p[2] += 1
                             reason = choice.get("finish_reason")
                             if reason is not None and finish[index] is None:
                                 finish[index] = reason
                                 unfinished -= 1
+                                if pending:
+                                    for i, p in pending.items():
+                                        yield Delta(p[0], p[1], i, p[2])
+                                    pending.clear()
                                 yield ChoiceFinished(index, reason, choice.get("stop_reason"))
                     elif obj.get("error") is not None or obj.get("object") == "error":
                         message, _ = parse_error_body(data)
@@ -167,6 +188,10 @@ async def read_events(
                     snippet = repr(text if len(text) <= 120 else text[:120] + "...")
                     message = f"malformed chunk from {base_url}: {snippet}"
                     raise partial(MalformedChunkError, message) from None
+            if pending:
+                for i, p in pending.items():
+                    yield Delta(p[0], p[1], i, p[2])
+                pending.clear()
             if done:
                 eof = await _drain(readany, watchdog)
                 break
@@ -191,6 +216,10 @@ async def read_events(
         ) from exc
     except AgentDeckError as error:
         error._body_started = True  # type: ignore[attr-defined]
+        # raised inside a read: the text of its good chunks reaches the caller first
+        for i, p in pending.items():
+            yield Delta(p[0], p[1], i, p[2])
+        pending.clear()
         raise
     finally:
         watchdog.expiry = None

@@ -178,11 +178,13 @@ class Completion:
 
 @dataclass(frozen=True, slots=True)
 class Delta:
-    """A piece of text for one choice. Hot path: created once per chunk."""
+    """A piece of text for one choice. Hot path: created once per socket read and choice."""
 
     content: str
     reasoning: str
     index: int = 0
+    tokens: int = 1
+    """How many stream chunks this text came in: the chunks of one socket read are merged."""
 
 
 def _slot_setters(cls: type, *names: str) -> tuple[Any, ...]:
@@ -190,16 +192,17 @@ def _slot_setters(cls: type, *names: str) -> tuple[Any, ...]:
     return tuple(cls.__dict__[name].__set__ for name in names)
 
 
-_DELTA_SET = _slot_setters(Delta, "content", "reasoning", "index")
+_DELTA_SET = _slot_setters(Delta, "content", "reasoning", "index", "tokens")
 
 
-def _delta_init(self: Delta, content: str, reasoning: str, index: int = 0,
+def _delta_init(self: Delta, content: str, reasoning: str, index: int = 0, tokens: int = 1,
                 _set: tuple[Any, ...] = _DELTA_SET) -> None:
     # Same fields, order and defaults as the generated __init__, a third cheaper: a frozen
     # dataclass sets each field through object.__setattr__ looked up anew (one per chunk).
     _set[0](self, content)
     _set[1](self, reasoning)
     _set[2](self, index)
+    _set[3](self, tokens)
 
 
 _delta_init.__name__, _delta_init.__qualname__ = "__init__", "Delta.__init__"
@@ -296,19 +299,25 @@ class TextDelta:
     content: str
     reasoning: str
     t: float
+    tokens: int = 1
+    """How many stream chunks this text came in (see ``Delta.tokens``)."""
 
 
-_TEXT_DELTA_SET = _slot_setters(TextDelta, "run_id", "worker_id", "content", "reasoning", "t")
+_TEXT_DELTA_SET = _slot_setters(
+    TextDelta, "run_id", "worker_id", "content", "reasoning", "t", "tokens"
+)
 
 
 def _text_delta_init(self: TextDelta, run_id: str, worker_id: str, content: str,
-                     reasoning: str, t: float, _set: tuple[Any, ...] = _TEXT_DELTA_SET) -> None:
+                     reasoning: str, t: float, tokens: int = 1,
+                     _set: tuple[Any, ...] = _TEXT_DELTA_SET) -> None:
     # See _delta_init: the generated frozen __init__ costs a third more, once per token.
     _set[0](self, run_id)
     _set[1](self, worker_id)
     _set[2](self, content)
     _set[3](self, reasoning)
     _set[4](self, t)
+    _set[5](self, tokens)
 
 
 _text_delta_init.__name__, _text_delta_init.__qualname__ = "__init__", "TextDelta.__init__"

@@ -40,7 +40,8 @@ async def test_vllm_sample_plain_stream_byte_for_byte(pieces) -> None:
             events = await collect(model, max_tokens=8)
     deltas = [e for e in events if isinstance(e, Delta)]
     assert "".join(d.content for d in deltas) == "hosthosthosthosthosthostONON"
-    assert len(deltas) == 8
+    # the chunks of one socket read come as one Delta: however they were split, 8 in all
+    assert sum(d.tokens for d in deltas) == 8 and 1 <= len(deltas) <= 8
     finished = events[-1]
     assert isinstance(finished, StreamFinished)
     completion = finished.completion
@@ -154,7 +155,7 @@ async def test_call_stream_seed_api() -> None:
         model = VLLMModel("m", srv.url + "/", None)
         pieces = [p async for p in model.call_stream(MSG, temperature=0.1)]
         await model.close_client()
-    assert pieces == ["Hel", "lo ", "wörld"]
+    assert "".join(pieces) == "Hello wörld"  # pieces of one socket read come merged
     assert srv.requests[0].json["temperature"] == 0.1
 
 

@@ -251,7 +251,10 @@ def test_model_text_cannot_act_on_the_terminal() -> None:
         for byte in (b"\x1b", b"\x07", b"\x9b", "\x9b".encode()):
             assert byte not in shown, shown
         text = shown.decode().replace("\r\n", "\n")
-        assert text == "hi red title [2Jsplit c1 bell done\n"  # a split ESC leaves plain text
+        # An ESC split from its sequence leaves plain text; when both chunks come in one socket
+        # read they are merged into one Delta and the whole sequence is dropped.
+        assert text in ("hi red title [2Jsplit c1 bell done\n",
+                        "hi red title split c1 bell done\n")
 
         code, raw = run_on_pty([*argv, "--raw"])  # asked for: passed through untouched
         assert code == 0 and "".join(EVIL).encode() in raw

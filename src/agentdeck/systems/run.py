@@ -241,7 +241,7 @@ class Run:
                                 sink_write(text, thought)
                             except OSError as exc:
                                 raise _write_error(sink, exc) from exc
-                        delta = TextDelta(run_id, worker_id, text, thought, t)
+                        delta = TextDelta(run_id, worker_id, text, thought, t, event.tokens)
                         if recorder is not None:
                             recorder(delta)
                         for listener in listeners:

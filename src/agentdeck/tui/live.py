@@ -267,12 +267,13 @@ class LiveRun:
             piece = event.reasoning
             if piece:
                 buf.reasoning.append(piece)
-            buf.tokens += 1
+            tokens = event.tokens
+            buf.tokens += tokens
             buf.last_t = event.t
             buf.version += 1
             if buf.state is not _STREAMING:
                 self._first_text(buf, event.t)
-            self.total_tokens += 1
+            self.total_tokens += tokens
             self.dirty.add(worker_id)
             return
         handler = _HANDLERS.get(type(event))
