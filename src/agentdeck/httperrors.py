@@ -48,6 +48,7 @@ __all__ = [
     "looks_like_unknown_model",
     "parse_error_body",
     "request_id_of",
+    "snippet",
 ]
 
 KEY_HINT = (
@@ -116,9 +117,10 @@ def _compact(value: Any) -> str:
     return text if len(text) <= _SNIPPET else text[:_SNIPPET] + "..."
 
 
-def _snippet(text: str) -> str:
+def snippet(text: str, limit: int = _SNIPPET) -> str:
+    """The start of ``text`` on one line (whitespace runs become one space), for a message."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= _SNIPPET else flat[:_SNIPPET] + "..."
+    return flat if len(flat) <= limit else flat[:limit] + "..."
 
 
 def looks_like_unknown_model(status: int, parsed: Any, message: str | None) -> bool:
@@ -167,7 +169,7 @@ def error_from_status(
         )
     not_json = message is None and isinstance(parsed, str) and parsed.strip() != ""
     if not_json:
-        said = f": {_snippet(parsed)}"
+        said = f": {snippet(parsed)}"
     if status in (401, 403):
         cls = AuthenticationError if status == 401 else PermissionDeniedError
         sent = "the API key was rejected" if key_sent else "no API key was sent"

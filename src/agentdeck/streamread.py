@@ -25,7 +25,7 @@ from .errors import (
     StreamDisconnectedError,
     TruncatedStreamError,
 )
-from .httperrors import TRANSPORT_ERRORS, parse_error_body, request_id_of
+from .httperrors import TRANSPORT_ERRORS, parse_error_body, request_id_of, snippet
 from .metrics import StreamClock
 from .sse import SSEDecoder
 from .types import (
@@ -46,13 +46,11 @@ _SNIPPET_BYTES = 4096
 """How much of a body that is not an API answer is read to quote it."""
 
 
-def first_token_error(base_url: str, timeout: float, partial: str = "", reasoning: str = ""):
-    """The error for a stream that produced no token in time."""
+def first_token_error(base_url: str, timeout: float) -> FirstTokenTimeoutError:
+    """The error for a stream that produced no token in time (so there is no partial text)."""
     return FirstTokenTimeoutError(
         f"no token from {base_url} within first_token_timeout={timeout:g}s"
-        " (server overloaded or stuck? raise the timeout for long queues)",
-        partial=partial,
-        partial_reasoning=reasoning,
+        " (server overloaded or stuck? raise the timeout for long queues)"
     )
 
 
@@ -198,9 +196,7 @@ async def read_events(
     except asyncio.CancelledError:
         if watchdog.absorb():
             if clock.first is None:
-                raise first_token_error(
-                    base_url, first_token_timeout, "".join(contents[0]), "".join(reasonings[0])
-                ) from None
+                raise first_token_error(base_url, first_token_timeout) from None
             raise partial(
                 StallError, f"stream from {base_url} stalled: no chunk for idle_timeout={idle:g}s"
             ) from None
@@ -392,5 +388,4 @@ async def read_not_a_stream(
 
 def _snippet(body: bytes) -> str:
     """The start of a body on one line, for an error message."""
-    text = " ".join(body.decode("utf-8", "replace").split())
-    return text if len(text) <= 160 else text[:160] + "..."
+    return snippet(body.decode("utf-8", "replace"), 160)
