@@ -183,8 +183,8 @@ async def read_events(
                 except (orjson.JSONDecodeError, AttributeError, TypeError):
                     # not JSON, not an object, or fields of the wrong type
                     text = data.decode("utf-8", "replace")
-                    snippet = repr(text if len(text) <= 120 else text[:120] + "...")
-                    message = f"malformed chunk from {base_url}: {snippet}"
+                    quoted = repr(text if len(text) <= 120 else text[:120] + "...")
+                    message = f"malformed chunk from {base_url}: {quoted}"
                     raise partial(MalformedChunkError, message) from None
             if pending:
                 for i, p in pending.items():
