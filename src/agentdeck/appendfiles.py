@@ -16,9 +16,9 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["AppendFiles", "create_soon", "default_max_open"]
+from .fsutil import FILE_MODE
 
-FILE_MODE = 0o600
+__all__ = ["AppendFiles", "create_soon", "default_max_open"]
 
 
 def default_max_open() -> int:

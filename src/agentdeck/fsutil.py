@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["append_bytes", "atomic_write", "fsync_dir", "private_dir", "touch_private"]
+__all__ = ["atomic_write", "fsync_dir", "private_dir", "touch_private"]
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -73,22 +73,6 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
         raise
     if durable:
         fsync_dir(path.parent)
-
-
-def append_bytes(path: Path, data: bytes) -> None:
-    """Append ``data`` to ``path`` (created 0600), opening and closing it each time.
-
-    Files are not kept open between flushes: a run with a thousand workers would otherwise
-    hold a thousand descriptors on top of its sockets.
-    """
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-    finally:
-        os.close(fd)
 
 
 def touch_private(path: Path) -> None:

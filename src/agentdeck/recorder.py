@@ -113,8 +113,7 @@ class RunRecorder:
 
     def worker_path(self, worker_id: str) -> Path:
         """The worker's text file (it exists once text was flushed or the worker ended)."""
-        worker = self._workers.get(worker_id) or self._add_worker(worker_id)
-        return worker.path
+        return self._worker(worker_id).path
 
     def reasoning_path(self, worker_id: str) -> Path | None:
         """The worker's reasoning file, or None while no reasoning arrived."""

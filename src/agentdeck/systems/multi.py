@@ -18,6 +18,7 @@ from ..appendfiles import create_soon
 from ..errors import InputError
 from ..flushtimer import FlushTimer
 from ..model import BaseModel
+from ..sanitize import safe_filename
 from ..types import EventListener, StepFinished, StepStarted, now
 from .aggregate import (
     AGGREGATE_MODES,
@@ -362,8 +363,6 @@ def prepare_output_dir(output_dir: str | os.PathLike[str]) -> Path:
 
 
 def _safe_base(base_filename: str) -> str:
-    from ..sanitize import safe_filename
-
     return safe_filename(base_filename or "output")
 
 
