@@ -153,8 +153,8 @@ class ChainOfAgents(Orchestrator):
         if self._cancel_pending:
             raise asyncio.CancelledError(f"chain {self.system_id} was cancelled")
         params = json_params(kwargs)
-        params.update(long_text_chars=len(long_text), chunks=len(spans), budget=budget.describe(), query_aware=self.query_aware,
-                      unit_tokens=budget.unit)
+        params.update(long_text_chars=len(long_text), chunks=len(spans), budget=budget.describe(),
+                      query_aware=self.query_aware, unit_tokens=budget.unit)
         width = max(2, len(str(len(spans))))
         run = self._open_run(
             params=params, prompts={"prompt": initial_prompt, "long_text": clip(long_text, 4096)},
@@ -179,9 +179,9 @@ class ChainOfAgents(Orchestrator):
             step = i + 1
             wid = _chunk_id(step, s.width)
             outcome = await self._step(s, i, unit, worker_kwargs, wid)
-            if outcome.error is not None or outcome.cancelled:
-                if outcome.cancelled:
-                    return "cancelled", result
+            if outcome.cancelled:
+                return "cancelled", result
+            if outcome.error is not None:
                 raise outcome.error
             unit = outcome.content.strip()
             start, end = s.spans[i]
