@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
-from .fsutil import FILE_MODE
+from .fsutil import FILE_MODE, touch_private
 
 __all__ = ["AppendFiles", "create_soon", "default_max_open"]
 
@@ -92,6 +92,6 @@ def create_soon(paths: Iterable[Path], mode: int = FILE_MODE) -> None:
 def _create_all(paths: list[Path], mode: int) -> None:
     for path in paths:
         try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, mode))
+            touch_private(path, mode)
         except OSError:
             pass  # the first real write reports the problem on the loop

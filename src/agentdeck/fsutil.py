@@ -75,6 +75,6 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
         fsync_dir(path.parent)
 
 
-def touch_private(path: Path) -> None:
-    """Create an empty 0600 file if it does not exist."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+def touch_private(path: Path, mode: int = FILE_MODE) -> None:
+    """Create an empty file (0600 unless ``mode`` says otherwise) if it does not exist."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, mode))

@@ -231,9 +231,6 @@ def warn_if_readable(path: Path, warnings: list[str]) -> None:
                         f"run: chmod 600 {path}")
 
 
-# ---------------------------------------------------------------------------- saving
-
-
 def concurrency(doc: Mapping[str, Any], check: Checker, flags: Mapping[str, Any],
                 env: Mapping[str, str], source: dict[str, str]) -> int:
     """Requests in flight per run: flag > AGENTDECK_CONCURRENCY > file > 16."""
