@@ -97,25 +97,17 @@ class RunStore:
     def _new_folder(self, system: str, run_id: str | None) -> Path:
         """Create and return a fresh run folder, named ``run_id`` or a new id."""
         root = self._ensure_root()
-        if run_id is not None:
-            if not is_safe_filename(run_id):
-                raise InputError(f"run id {run_id!r} is not a safe folder name; "
-                                 f"try {safe_filename(run_id, default='run')!r}")
-            folder = root / run_id
+        if run_id is not None and not is_safe_filename(run_id):
+            raise InputError(f"run id {run_id!r} is not a safe folder name; "
+                             f"try {safe_filename(run_id, default='run')!r}")
+        while True:  # a fresh id clashes only with the same second and the same 24 random bits
+            folder = root / (run_id if run_id is not None else new_run_id(system))
             try:
                 folder.mkdir(mode=fsutil.DIR_MODE, exist_ok=False)
+                return folder
             except FileExistsError:
-                raise InputError(f"run {run_id} already exists in {root}") from None
-        else:
-            while True:  # a clash needs the same second and the same 24 random bits
-                run_id = new_run_id(system)
-                folder = root / run_id
-                try:
-                    folder.mkdir(mode=fsutil.DIR_MODE, exist_ok=False)
-                    break
-                except FileExistsError:
-                    continue
-        return folder
+                if run_id is not None:
+                    raise InputError(f"run {run_id} already exists in {root}") from None
 
     def run_dir(self, run_id: str) -> Path:
         """The folder of ``run_id`` (which may not exist)."""
