@@ -161,12 +161,10 @@ class ChainSteps(ScrollView, can_focus=True):
     def _tail(self, buf: WorkerBuffer, width: int) -> list[str]:
         old = self._tails.get(buf.worker_id)
         if old is None or old[0] is not buf or old[2].width != max(1, width):
-            wrap = TailWrapper(width, TAIL_ROWS)
-            wrap.reset(literal(buf.content_since(max(0, buf.content.length - wrap.budget))))
+            wrap, pos = TailWrapper(width, TAIL_ROWS), None
         else:
-            wrap = old[2]
-            wrap.feed(literal(buf.content_since(old[1])))
-        self._tails[buf.worker_id] = (buf, buf.content.length, wrap)
+            wrap, pos = old[2], old[1]
+        self._tails[buf.worker_id] = (buf, wrap.catch_up(buf.content, pos), wrap)
         return [row for row in wrap.tail() if row] or ["…"]
 
     def _row(self, info: StepInfo, buf: WorkerBuffer | None, width: int, selected: bool) -> Strip:

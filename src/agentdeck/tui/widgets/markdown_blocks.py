@@ -154,11 +154,6 @@ class BlockDoc:
         self._reindex()
         return self.live_start + len(self.live) if self.live else self._end
 
-    @property
-    def frozen_height(self) -> int:
-        self._reindex()
-        return self._end
-
     def line(self, y: int) -> Strip | None:
         """The strip at line ``y``; None for blank lines and blocks not rendered yet."""
         self._reindex()

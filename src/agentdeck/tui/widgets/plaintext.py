@@ -12,6 +12,7 @@ cells) with greedy breaks, so every row except the last is final however the lin
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from rich.cells import cell_len, chop_cells
 
@@ -132,6 +133,15 @@ class TailWrapper:
         self.partial = ""
         if text:
             self.feed(text[-self.budget :])
+
+    def catch_up(self, stream: Any, pos: int | None) -> int:
+        """Take in what ``stream`` (a ``live`` text stream) gained after ``pos``, through
+        ``literal``; ``pos`` None starts over from its tail. Returns the new position."""
+        if pos is None:
+            self.reset(literal(stream.since(max(0, stream.length - self.budget))))
+        elif stream.length > pos:
+            self.feed(literal(stream.since(pos)))
+        return stream.length
 
     def feed(self, text: str) -> None:
         """Append safe text (already through ``literal``)."""

@@ -83,13 +83,12 @@ class Card:
             card.buf, card.mode, card.keys = buf, "", []
         mode = "text" if buf.content.length or not buf.reasoning.length else "reasoning"
         stream = buf.content if mode == "text" else buf.reasoning
+        pos: int | None = card.pos
         if mode != card.mode or card.wrap.width != inner or card.wrap.height != body_h:
             card.mode = mode
             card.wrap = TailWrapper(inner, max(1, body_h))
-            card.wrap.reset(literal(stream.since(max(0, stream.length - card.wrap.budget))))
-        elif stream.length > card.pos:
-            card.wrap.feed(literal(stream.since(card.pos)))
-        card.pos = stream.length
+            pos = None
+        card.pos = card.wrap.catch_up(stream, pos)
 
         errors: list[str] = []
         if buf.state is WorkerState.FAILED and buf.error and body_h:
