@@ -31,6 +31,11 @@ def _row(label: str, *widgets: Any, id: str | None = None) -> Horizontal:
     return Horizontal(Label(label, classes="field-label"), *widgets, classes="field", id=id)
 
 
+def _input_row(label: str, id: str, value: str = "", **options: Any) -> Horizontal:
+    """A labelled compact ``Input`` whose id is ``id``."""
+    return _row(label, Input(value, id=id, compact=True, **options))
+
+
 class SettingsScreen(Screen[None]):
     """Edit a profile and the defaults; ctrl+s saves to the config file and reconnects."""
 
@@ -64,17 +69,9 @@ class SettingsScreen(Screen[None]):
                     id="profile",
                 ),
             )
-            yield _row(
-                "Name", Input(id="name", compact=True, placeholder="a short name, e.g. gpu1")
-            )
-            yield _row(
-                "Base URL",
-                Input(id="base_url", compact=True, placeholder="http://127.0.0.1:8000/v1"),
-            )
-            yield _row(
-                "Model",
-                Input(id="model", compact=True, placeholder="empty: the server's first model"),
-            )
+            yield _input_row("Name", "name", placeholder="a short name, e.g. gpu1")
+            yield _input_row("Base URL", "base_url", placeholder="http://127.0.0.1:8000/v1")
+            yield _input_row("Model", "model", placeholder="empty: the server's first model")
             yield _row(
                 "",
                 Select(
@@ -84,47 +81,28 @@ class SettingsScreen(Screen[None]):
                     id="models",
                 ),
             )
-            yield _row("API key", Input(id="api_key", password=True, compact=True))
+            yield _input_row("API key", "api_key", password=True)
             yield Static("", id="key_note", classes="note", markup=False)
-            yield _row(
-                "Key env var",
-                Input(
-                    id="api_key_env", compact=True, placeholder="e.g. VLLM_API_KEY (read at start)"
-                ),
+            yield _input_row(
+                "Key env var", "api_key_env", placeholder="e.g. VLLM_API_KEY (read at start)"
             )
             with Horizontal(classes="buttons"):
                 yield Button("Test connection (ctrl+t)", id="test", compact=True)
                 yield Button("Load models (ctrl+l)", id="load", compact=True)
             yield Static("", id="test_result", classes="note", markup=False)
             yield Static("Defaults for every run", classes="section")
-            yield _row(
-                "Temperature",
-                Input(
-                    _fmt(params.temperature),
-                    id="temperature",
-                    compact=True,
-                    type="number",
-                    placeholder="server default",
-                ),
+            yield _input_row(
+                "Temperature", "temperature", _fmt(params.temperature),
+                type="number", placeholder="server default",
             )
-            yield _row(
-                "Max tokens",
-                Input(
-                    _fmt(params.max_tokens),
-                    id="max_tokens",
-                    compact=True,
-                    type="integer",
-                    placeholder="server default",
-                ),
+            yield _input_row(
+                "Max tokens", "max_tokens", _fmt(params.max_tokens),
+                type="integer", placeholder="server default",
             )
-            yield _row(
-                "Calls / seats",
-                Input(str(ui_num_calls(settings)), id="num_calls", type="integer", compact=True),
+            yield _input_row(
+                "Calls / seats", "num_calls", str(ui_num_calls(settings)), type="integer"
             )
-            yield _row(
-                "Concurrency",
-                Input(str(settings.concurrency), id="concurrency", type="integer", compact=True),
-            )
+            yield _input_row("Concurrency", "concurrency", str(settings.concurrency), type="integer")
             with Horizontal(classes="buttons"):
                 yield Button("Save (ctrl+s)", variant="primary", id="save", compact=True)
                 yield Button("Back (Esc)", id="back", compact=True)
