@@ -352,8 +352,9 @@ def child_stream(tokens: int, rate: float, marks: list[int]) -> dict:
 # ---------------------------------------------------------------------------------- parent
 
 
-def run_child(argv: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, timeout=600,
+def run_child(argv: list[str], script: str = __file__) -> dict:
+    """Run ``script`` with ``argv`` in a fresh process; its last stdout line, as JSON."""
+    proc = subprocess.run([sys.executable, script, *argv], capture_output=True, text=True, timeout=600,
                           check=False)
     if proc.returncode != 0:
         return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1], "stderr": proc.stderr[-2000:]}

@@ -38,6 +38,7 @@ from .httperrors import (
 )
 from .metrics import StreamClock
 from .model import BaseModel
+from .opengate import OpenGate
 from .retry import RetryPolicy
 from .serverinfo import ServerInfoMixin
 from .streamread import (
@@ -212,6 +213,7 @@ class VLLMModel(ServerInfoMixin, BaseModel):
         self._session_obj: aiohttp.ClientSession | None = http_client
         self._session_loop: asyncio.AbstractEventLoop | None = None
         self._proxies: dict[str, dict[str, Any]] = {}
+        self._gate = OpenGate()
 
     def __repr__(self) -> str:
         return f"VLLMModel({self.model_name!r}, {self.base_url!r})"
@@ -341,6 +343,7 @@ class VLLMModel(ServerInfoMixin, BaseModel):
         """Send the request; return a 2xx streaming response or raise a translated error."""
         watchdog.arm(watchdog.time() + self.first_token_timeout, "first token")
         try:
+            await self._gate.enter()
             session = self._session()
             response = await session.post(
                 self._chat_url,

@@ -17,6 +17,7 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 SCRIPTS = {
     "client_overhead.py": "client_overhead:",
     "concurrency.py": "concurrency up to",
+    "cpu_budget.py": "cpu_budget:",
     "memory.py": "memory:",
     "tui_load.py": "tui_load:",
 }
