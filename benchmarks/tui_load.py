@@ -41,6 +41,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import agentdeck.tui  # noqa: F401  (before Textual, as with the agentdeck command: it sets TEXTUAL_FPS)
+
 HERE = Path(__file__).resolve().parent
 SIZE = (160, 48)
 PIPELINE_CASES = ((64, 20000.0), (256, 50000.0))
