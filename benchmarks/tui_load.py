@@ -18,6 +18,7 @@ each paint also renders its update to escape codes here (what a terminal would b
 
     python benchmarks/tui_load.py                         # N = 16, 64, 256 x 5k, 20k, 50k tok/s
     python benchmarks/tui_load.py --workers 64 --rates 20000 --seconds 8
+    python benchmarks/tui_load.py --workers 64 --rates 20000 --seconds 6 --repeat 4   # medians
     python benchmarks/tui_load.py --quick                 # smoke test (CI)
 
 Exits 1 if a configuration crashed or any token was lost.
@@ -30,6 +31,7 @@ import asyncio
 import functools
 import json
 import math
+import statistics
 import os
 import shutil
 import subprocess
@@ -370,11 +372,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=3.0, help="streaming time per grid configuration")
     ap.add_argument("--stream-tokens", type=int, default=50_000, help="length of the Markdown pane answer")
     ap.add_argument("--stream-rate", type=float, default=3000, help="tokens/s of that answer")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of each grid configuration (the summary takes their medians)")
     ap.add_argument("--quick", action="store_true", help="tiny run for the CI smoke test")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.quick:
-        args.workers, args.rates, args.seconds = "16", "5000", 1.5
+        args.workers, args.rates, args.seconds, args.repeat = "16", "5000", 1.5, 1
         args.stream_tokens, args.stream_rate = 3000, 3000
     return args
 
@@ -393,13 +397,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     bad = False
     grid_rows = []
-    for workers in [int(w) for w in args.workers.split(",")]:
-        for rate in [float(r) for r in args.rates.split(",")]:
-            res = run_child(["--child", "grid", "--workers", str(workers), "--rates", str(rate),
-                             "--seconds", str(args.seconds)])
-            res.setdefault("workers", workers)
-            res.setdefault("rate", rate)
-            grid_rows.append(res)
+    for _ in range(args.repeat):  # rounds alternate between the configurations
+        for workers in [int(w) for w in args.workers.split(",")]:
+            for rate in [float(r) for r in args.rates.split(",")]:
+                res = run_child(["--child", "grid", "--workers", str(workers), "--rates", str(rate),
+                                 "--seconds", str(args.seconds)])
+                res.setdefault("workers", workers)
+                res.setdefault("rate", rate)
+                grid_rows.append(res)
+    grid_rows.sort(key=lambda r: (r["workers"], r["rate"]))
     pipes = []
     for workers, rate in PIPELINE_CASES if not args.quick else ((int(args.workers.split(",")[0]), float(args.rates.split(",")[0])),):
         pipes.append(run_child(["--child", "pipeline", "--workers", str(workers), "--rates", str(rate),
@@ -471,22 +477,25 @@ def ms(value: float) -> str:
 
 def summary(rows: list[dict], stream: dict) -> str:
     parts = []
+    headline = {}
     for r in rows:
-        if "error" in r or (r["workers"], r["rate"]) not in ((64, 20000), (256, 50000), (16, 5000)):
-            continue
-        parts.append(f"{r['workers']}x{r['rate'] / 1000:.0f}k: {r['core']:.0%} core, key p99 {ms(r['key99']).strip()}, "
-                     f"tok->screen p99 {ms(r['lag99']).strip()}")
+        if "error" not in r and (r["workers"], r["rate"]) in ((64, 20000), (256, 50000), (16, 5000)):
+            headline.setdefault((r["workers"], r["rate"]), []).append(r)
+    medians = {}
+    for (workers, rate), runs in headline.items():
+        m = medians[workers, rate] = {k: statistics.median(r[k] for r in runs) for k in ("core", "key99", "lag99")}
+        parts.append(f"{workers}x{rate / 1000:.0f}k: {m['core']:.0%} core, key p99 {ms(m['key99']).strip()}, "
+                     f"tok->screen p99 {ms(m['lag99']).strip()}" + (f" (medians of {len(runs)})" if len(runs) > 1 else ""))
     rows_s = stream.get("rows", [])
     if len(rows_s) >= 2:
         first, last = rows_s[0], rows_s[-1]
         parts.append(f"pane {first['frame_ms']:.1f}->{last['frame_ms']:.1f} ms/frame "
                      f"({first['mark'] // 1000}k->{last['mark'] // 1000}k tok)")
-    ok = all(
-        ("error" not in r and r["lost_chars"] + r["wrong"] + r["wrong_disk"] == 0
-         and not ((r["workers"], r["rate"]) == (64, 20000) and not (r["core"] <= 0.25 and r["key99"] < 0.05 and r["lag99"] < 0.1))
-         and not ((r["workers"], r["rate"]) == (256, 50000) and not (r["core"] <= 0.40 and r["key99"] < 0.1 and r["lag99"] < 0.15)))
-        for r in rows
-    )
+    ok = all("error" not in r and r["lost_chars"] + r["wrong"] + r["wrong_disk"] == 0 for r in rows)
+    targets = {(64, 20000): (0.25, 0.05, 0.1), (256, 50000): (0.40, 0.1, 0.15)}  # core, key p99, tok->screen p99
+    for key, (core, key99, lag99) in targets.items():
+        m = medians.get(key)
+        ok &= m is None or (m["core"] <= core and m["key99"] < key99 and m["lag99"] < lag99)
     if len(rows_s) >= 2:
         ok &= rows_s[-1]["frame_ms"] <= 2 * rows_s[0]["frame_ms"] and rows_s[-1]["key99"] <= 2 * max(rows_s[0]["key99"], 0.01)
     return "tui_load: " + "; ".join(parts) + f" (targets in issue 5): {'MET' if ok else 'MISSED'}"
