@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 from servers import Conn, Request, ScriptServer, chunk_obj, simple_handler
 
 from agentdeck.client import VLLMModel
-from agentdeck.errors import FirstTokenTimeoutError, StallError
-from agentdeck.types import Delta, StreamFinished
+from agentdeck.errors import ConnectTimeoutError, FirstTokenTimeoutError, StallError
+from agentdeck.types import Delta, Retrying, StreamFinished
 
 MSG = [{"role": "user", "content": "hi"}]
 
@@ -135,3 +136,37 @@ async def test_error_status_with_a_body_that_never_comes() -> None:
         async with VLLMModel("m", srv.url, idle_timeout=0.2, max_attempts=1) as model:
             with pytest.raises(ServerError, match="503"):
                 await model.complete(MSG)
+
+
+@pytest.fixture
+def full_backlog_port():
+    """A loopback port whose listen queue is full: a new connect hangs there (SYN dropped)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(8):  # more than any backlog Linux grants listen(0)
+        filler = socket.socket()
+        filler.setblocking(False)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(filler)
+    yield port
+    for sock in (*fillers, server):
+        sock.close()
+
+
+async def test_connect_timeout_is_its_own_error_and_is_retried(full_backlog_port: int) -> None:
+    url = f"http://127.0.0.1:{full_backlog_port}/v1"
+    async with VLLMModel("m", url, connect_timeout=0.3, max_attempts=2, backoff_base=0.01) as model:
+        started = asyncio.get_running_loop().time()
+        events = []
+        with pytest.raises(ConnectTimeoutError, match=f"connecting to {url}.* timed out"):
+            async for event in model.stream(MSG):
+                events.append(event)
+        elapsed = asyncio.get_running_loop().time() - started
+    assert [type(e) for e in events] == [Retrying]  # one retry, then the error
+    assert 0.5 < elapsed < 5  # two 0.3 s attempts, not the 10 s default or a hang
