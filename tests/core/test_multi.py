@@ -6,8 +6,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from servers import Conn, Request, ScriptServer, simple_handler
 from systems_support import sim_model
 
+from agentdeck.client import VLLMModel
 from agentdeck.errors import InputError
 from agentdeck.store import RunStore
 from agentdeck.systems import MultiCallSystem
@@ -204,3 +206,24 @@ async def test_output_dir_none_skips_the_seed_copies_and_points_at_the_run_store
         assert Path(path).parent == info.dir
         assert Path(path).read_text() == info.read_text(f"call-{i:02d}") != ""
     assert not list(tmp_path.glob("**/call_*.txt"))
+
+
+async def test_select_returns_the_response_the_reply_names(tmp_path: Path) -> None:
+    """A server whose judge names Response 2: that call's answer and id come back, and are kept."""
+    answers = iter(["Paris.", "Lyon.", "Marseille."])
+
+    async def handler(request: Request, conn: Conn) -> None:
+        ask = request.json["messages"][-1]["content"]
+        reply = "The most consistent response is Response 2" if "Response 3:" in ask else next(answers)
+        await simple_handler([reply])(request, conn)
+
+    async with ScriptServer(handler) as srv, VLLMModel("m", srv.url) as model:
+        multi = MultiCallSystem("m", model)
+        await multi.run("Name a French city", 3, str(tmp_path), "o", aggregate="select")
+    outcomes = multi.last_result.outcomes
+    agg = multi.last_result.aggregate
+    assert agg.error is None and agg.chosen == "call_2"
+    assert agg.answer == outcomes["call_2"].content != ""
+    assert len({o.content for o in outcomes.values()}) == 3  # three different answers to pick from
+    info = RunStore().load_run(multi.last_run_id)
+    assert info.read_step(1) == agg.answer
