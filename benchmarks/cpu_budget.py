@@ -41,6 +41,8 @@ sys.path.insert(0, str(HERE))
 import tui_load  # the simulator process, the loop and the app run
 
 LAYERS = ("socket", "aiohttp", "parse", "client", "system", "app")
+NOT_TOKENS = 3
+"""Events of a simulator stream that carry no token: the role chunk, the finish chunk, usage."""
 now = time.monotonic
 
 
@@ -87,7 +89,7 @@ async def read_socket(url: str, workers: int) -> int:
         transport.close()
 
     await asyncio.gather(*(one() for _ in range(workers)))
-    return counted[0] - workers  # the usage chunk at the end is not a token
+    return counted[0] - NOT_TOKENS * workers
 
 
 async def read_aiohttp(url: str, workers: int, parse: bool) -> int:
@@ -116,7 +118,7 @@ async def read_aiohttp(url: str, workers: int, parse: bool) -> int:
                             if choices and choices[0].get("delta", {}).get("content"):
                                 tokens += 1
             if not parse:
-                tokens -= 1  # the usage chunk
+                tokens -= NOT_TOKENS
 
         await asyncio.gather(*(one() for _ in range(workers)))
     return tokens
@@ -190,7 +192,7 @@ def child(layer: str, workers: int, rate: float, seconds: float) -> dict:
     with tui_load.sim_process(knobs) as url:
         cpu, wall, tokens = tui_load.run_loop(timed(url))
     want = knobs["output_tokens"] * workers
-    return {"us": cpu / max(1, tokens) * 1e6, "core": cpu / wall, "lost": max(0, want - tokens)}
+    return {"us": cpu / max(1, tokens) * 1e6, "core": cpu / wall, "lost": abs(want - tokens)}  # missing or extra
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     floor = rows.get("parse", (float("nan"), float("nan")))[1]
     app = rows.get("app", (float("nan"), float("nan")))[1]
     print(f"\ncpu_budget: {args.workers}x{args.rate / 1000:g}k: reading and parsing alone {floor:.0%} of a core, "
-          f"the app {app:.0%}{'; LOST TOKENS' if bad else ''}")
+          f"the app {app:.0%}{'; A LAYER READ THE WRONG NUMBER OF TOKENS' if bad else ''}")
     return 1 if bad else 0
 
 

@@ -31,12 +31,10 @@ class OpenGate:
         """Return at once if this turn has room, else when a later turn gives this call room."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # first use, or a new loop (a test's): start clean
-            self._loop, self._started, self._waiters, self._scheduled = (
-                loop,
-                0,
-                deque(),
-                False,
-            )
+            self._loop = loop
+            self._started = 0
+            self._waiters = deque()
+            self._scheduled = False
         if not self._waiters and self._started < self.per_turn:
             self._started += 1
             self._next_turn()
