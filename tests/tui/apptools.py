@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -39,6 +40,21 @@ def make_app(
     """
     settings = load_settings(env={} if env is None else env)
     return AgentDeckApp(settings, demo=demo, sim_config=sim_config)
+
+
+CONTROL_CHARS = {"ctrl+s": "\x13", "enter": "\r", "down": None, "up": None}
+
+
+def burst(app: AgentDeckApp, *keys: str) -> None:
+    """Send ``keys`` as the terminal driver does for one read: back to back, no pause between.
+
+    A paste, or typing over a slow SSH link, arrives like this; ``pilot.press`` instead waits
+    for each key to be handled before the next.
+    """
+    for key in keys:
+        event = events.Key(key, CONTROL_CHARS.get(key, key))
+        event.set_sender(app)
+        app._driver.send_message(event)
 
 
 def main_screen(pilot: Pilot) -> MainScreen:

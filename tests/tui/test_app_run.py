@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apptools import connected, finish, main_screen, make_app, send
+from apptools import burst, connected, finish, main_screen, make_app, send
 from textual.widgets import Select
 
 from agentdeck.tui.live import WorkerState
@@ -41,6 +41,17 @@ async def test_basic_prompt_streams_into_the_stream_view_and_is_recorded() -> No
         assert info.status == "done"
         assert info.read_text("agent") == buf.text
         assert info.prompts["prompt"] == "Explain the KV cache in one paragraph."
+
+
+async def test_keys_read_in_one_burst_with_the_send_key_are_sent_with_it() -> None:
+    """A paste, or typing over a slow SSH link, reaches the app as one read ending in ctrl+s."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await connected(pilot)
+        burst(app, "h", "i", "ctrl+s")
+        await finish(pilot)
+        assert screen.live is not None, "the send key was lost"
+        assert app.store.load_run(screen.live.run_id).prompts["prompt"] == "hi"
 
 
 async def test_typing_and_enter_make_a_multi_line_prompt_and_history_recalls_it() -> None:

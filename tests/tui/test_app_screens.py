@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import tomllib
-from apptools import SLOW, connected, make_app, send
+from apptools import SLOW, burst, connected, make_app, send
 from test_app_workers import start
 from textual.widgets import DataTable, Input, Select, Static
 
@@ -139,6 +139,35 @@ async def test_history_lists_runs_newest_first_and_opens_one_read_only() -> None
         assert isinstance(app.screen, RunViewScreen)
         assert app.screen.query_one(OutputPane).view == "stream"
         assert app.screen.live.buffers["agent"].text == basic.buffers["agent"].text
+
+
+async def test_enter_read_in_one_burst_with_arrows_opens_the_row_they_reached() -> None:
+    """Over a slow SSH link, "down down enter" arrives as one read."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot)
+        for i in range(3):
+            await send(pilot, f"Question {i}", "basic")
+        await pilot.press("f3")  # history
+        third = app.screen.query_one(DataTable).coordinate_to_cell_key((2, 0)).row_key.value
+        burst(app, "down", "down", "enter")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, RunViewScreen)
+        assert app.screen.live.run_id == third
+
+
+async def test_a_value_typed_in_one_burst_with_ctrl_s_is_saved(isolated_home: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot)
+        await pilot.press("f2")  # settings
+        app.screen.query_one("#max_tokens", Input).focus()
+        await pilot.pause()
+        burst(app, "5", "1", "2", "ctrl+s")
+        await connected(pilot)
+        assert isinstance(app.screen, MainScreen)
+    doc = tomllib.loads((isolated_home / "config" / "config.toml").read_text())
+    assert doc["params"]["max_tokens"] == 512
 
 
 KILLED_WRITER = """

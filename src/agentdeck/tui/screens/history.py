@@ -35,7 +35,10 @@ class HistoryScreen(Screen[None]):
     CSS_PATH = "history.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back"),
-        Binding("enter", "open", "Open", show=True, priority=True),
+        # Not a priority binding: Enter then waits its turn behind arrow keys read in the same
+        # burst (over a slow SSH link), so it opens the row they moved to. The table's own
+        # Enter (RowSelected, below) does the opening.
+        Binding("enter", "open", "Open", show=True),
         Binding("f5,ctrl+r", "reload", "Reload"),
     ]
 
@@ -88,7 +91,7 @@ class HistoryScreen(Screen[None]):
         self.app.push_screen(RunViewScreen(info))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        # A mouse click on a row (Enter is handled by the priority binding above).
+        # Enter on the table, or a mouse click on a row.
         event.stop()
         self.action_open()
 

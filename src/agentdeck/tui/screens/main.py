@@ -18,6 +18,7 @@ from agentdeck.errors import AgentDeckError
 from agentdeck.types import RunEvent
 from agentdeck.types import WorkerFailed as WorkerFailedEvent
 
+from ..keyorder import after_typed_keys
 from ..live import LiveRun, WorkerState
 from ..messages import ConnectionChanged
 from ..runner import RunOptions, build_system, run_system
@@ -174,7 +175,7 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ running
 
     def action_send(self) -> None:
-        self.query_one(PromptBox).submit()
+        after_typed_keys(self, self.query_one(PromptBox).submit)
 
     @on(PromptBox.Submitted)
     def _submitted(self, event: PromptBox.Submitted) -> None:
@@ -347,6 +348,9 @@ class MainScreen(Screen[None]):
         self.query_one(SystemPicker).cycle_system()
 
     def action_new_prompt(self) -> None:
+        after_typed_keys(self, self._new_prompt)
+
+    def _new_prompt(self) -> None:
         box = self.query_one(PromptBox)
         box.text = ""
         box.focus_prompt()

@@ -19,6 +19,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from agentdeck.errors import AgentDeckError, ConfigError
 
 from ..backend import measure_latency
+from ..keyorder import after_typed_keys
 from ..settings_form import key_note, ui_num_calls, with_form_values
 
 __all__ = ["SettingsScreen"]
@@ -195,10 +196,10 @@ class SettingsScreen(Screen[None]):
         actions[str(event.button.id)]()
 
     def action_test_connection(self) -> None:
-        self.test_connection(load_only=False)
+        after_typed_keys(self, lambda: self.test_connection(load_only=False))
 
     def action_load_models(self) -> None:
-        self.test_connection(load_only=True)
+        after_typed_keys(self, lambda: self.test_connection(load_only=True))
 
     @work(exclusive=True, group="settings-test")
     async def test_connection(self, load_only: bool) -> None:
@@ -240,6 +241,9 @@ class SettingsScreen(Screen[None]):
         )
 
     def action_save(self) -> None:
+        after_typed_keys(self, self._save)
+
+    def _save(self) -> None:
         """Write the file, read it back and reconnect with what it now says."""
         from agentdeck.config import load_settings, save_settings
 
