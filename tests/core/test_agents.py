@@ -104,3 +104,21 @@ async def test_cancel_stops_the_request_and_keeps_what_arrived() -> None:
     assert info.status == "cancelled"
     assert info.workers[0]["status"] == "cancelled"
     assert info.read_text("agent")  # the text that came before the cancel is kept
+
+
+@pytest.mark.parametrize("make", ["agent", "multi", "debate"])
+async def test_n_above_one_is_refused_before_anything_is_sent(make: str) -> None:
+    """Each worker keeps one answer: n=3 would make the server write two that nobody sees."""
+    from agentdeck.errors import InputError
+    from agentdeck.systems import Debate, MultiCallSystem
+
+    async with sim_model() as (sim, model):
+        runner = {
+            "agent": lambda: BasicAgent("a", model).run("Hi", n=3),
+            "multi": lambda: MultiCallSystem("m", model).run("Hi", 2, None, "o", n=3),
+            "debate": lambda: Debate("d", model, agents=2, rounds=0).run("Hi", n=3),
+        }[make]
+        with pytest.raises(InputError, match="n=3 asks for 3 answers per request"):
+            await runner()
+        assert sim.stats.requests == 0
+    assert RunStore().list_runs() == []  # no run folder for a refused run

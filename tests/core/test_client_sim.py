@@ -17,7 +17,9 @@ def messages(i: int) -> list[dict]:
 
 
 async def test_256_concurrent_streams_complete_with_exact_text() -> None:
-    config = SimConfig(tokens_per_s=400, ttft=0.05, output_tokens=40, seed=11)
+    # Streams of ~0.45 s: long enough to all overlap even on a loaded machine, where opening
+    # 256 requests (32 per loop turn, agentdeck.opengate) takes a while.
+    config = SimConfig(tokens_per_s=100, ttft=0.05, output_tokens=40, seed=11)
     async with SimServer(config) as sim:
         async with VLLMModel("sim-model", sim.base_url, first_token_timeout=60) as model:
             results = await asyncio.gather(

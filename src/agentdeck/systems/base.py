@@ -40,8 +40,24 @@ def clip(text: str, limit: int = PROMPT_KEEP) -> str:
 
 
 def json_params(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Generation params as they would be sent, for the run manifest."""
-    return GenerationParams.from_kwargs(**kwargs).to_body()
+    """Generation params as they would be sent, for the run manifest.
+
+    Every agent and system passes its params through here before its run starts, so this is
+    where ``n`` > 1 is refused: a worker keeps one answer, and the server's others would be
+    generated, paid for and thrown away.
+
+    Raises:
+        InputError: ``n`` asks for more than one answer per request.
+    """
+    body = GenerationParams.from_kwargs(**kwargs).to_body()
+    n = body.get("n")
+    if isinstance(n, int) and n > 1:
+        raise InputError(
+            f"n={n} asks for {n} answers per request, but each worker keeps one: for several "
+            f"answers run MultiCallSystem with {n} calls (the CLI's `multi -n {n}`), or call "
+            "VLLMModel.stream directly, whose events carry every choice"
+        )
+    return body
 
 
 @dataclass
