@@ -21,7 +21,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-__all__ = ["Checker", "bare_message", "check_base_url", "locate", "read_doc", "write_doc"]
+__all__ = [
+    "Checker", "backup_path", "bare_message", "check_base_url", "hand_edited", "locate", "read_doc",
+    "write_doc",
+]
 
 _AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
@@ -78,8 +81,29 @@ def bare_message(exc: ConfigError) -> str:
     return message
 
 
+def backup_path(path: Path) -> Path:
+    """Where ``write_doc`` keeps a hand-edited file before writing over it."""
+    return path.with_name(path.name + ".bak")
+
+
+def hand_edited(path: Path) -> bool:
+    """True when ``path`` holds what tomli-w would not write back as it is: comments, or a
+    layout of the user's own. (tomli-w writes values, so saving would drop those.)"""
+    try:
+        old = path.read_bytes()
+    except OSError:
+        return False
+    try:
+        return tomli_w.dumps(tomllib.loads(old.decode("utf-8"))).encode("utf-8") != old
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return True
+
+
 def write_doc(path: Path, doc: Mapping[str, Any]) -> None:
     """Write ``doc`` as TOML atomically, 0600, in a 0700 folder.
+
+    A hand-edited file is first copied to ``backup_path(path)``: its comments and layout are
+    not lost, only moved aside.
 
     Raises:
         ConfigError: the file cannot be written (full disk, read-only folder); the old file,
@@ -88,6 +112,8 @@ def write_doc(path: Path, doc: Mapping[str, Any]) -> None:
     data = tomli_w.dumps(dict(doc)).encode("utf-8")
     try:
         fsutil.private_dir(path.parent)
+        if hand_edited(path):
+            fsutil.atomic_write(backup_path(path), path.read_bytes())
         fsutil.atomic_write(path, data)
     except OSError as exc:
         raise ConfigError(f"cannot save the settings: {exc.strerror or exc}",

@@ -333,6 +333,24 @@ def test_save_keeps_other_profiles_and_unknown_keys() -> None:
     assert "other" not in load_settings(env={}).profiles
 
 
+def test_saving_over_a_hand_edited_file_keeps_it_whole_beside_the_new_one() -> None:
+    """tomli-w writes values, not comments: the user's own file is moved aside, not lost."""
+    from agentdeck.configfile import backup_path, hand_edited
+
+    original = "# my GPU box, see the wiki\n" + LOCAL.replace("concurrency = 8", "concurrency = 8  # tuned")
+    path = write_config(original)
+    assert hand_edited(path)
+    set_profile(load_settings(env={}).profiles["local"].edited(model="new-model"))
+    backup = backup_path(path)
+    assert backup.read_text() == original
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert 'model = "new-model"' in path.read_text() and "# my GPU box" not in path.read_text()
+    # What agentdeck wrote round-trips: the next save leaves the copy of the user's file alone.
+    assert not hand_edited(path)
+    save_settings(load_settings(env={}))
+    assert backup.read_text() == original
+
+
 def test_settings_edited_in_the_app_round_trip() -> None:
     from dataclasses import replace
 

@@ -107,6 +107,27 @@ async def test_a_key_from_the_environment_is_never_written_to_the_file(
     assert 'api_key_env = "GPU_KEY"' in text and "max_tokens = 256" in text
 
 
+async def test_saving_over_a_commented_config_says_where_the_comments_went(
+    isolated_home: Path,
+) -> None:
+    config = isolated_home / "config" / "config.toml"
+    config.parent.mkdir(parents=True)
+    original = '# tuned for the lab box\n[params]\nmax_tokens = 128  # short answers\n'
+    config.write_text(original)
+    app = make_app()
+    async with app.run_test(size=(100, 40), notifications=True) as pilot:
+        await connected(pilot)
+        await pilot.press("f2")  # settings
+        app.screen.query_one("#max_tokens", Input).value = "256"
+        await pilot.press("ctrl+s")  # save
+        await connected(pilot)
+        messages = [n.message for n in app._notifications]
+    backup = config.with_name("config.toml.bak")
+    assert backup.read_text() == original
+    assert any(str(backup) in m and "comments" in m for m in messages)
+    assert "max_tokens = 256" in config.read_text()
+
+
 async def test_history_lists_runs_newest_first_and_opens_one_read_only() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40), notifications=True) as pilot:

@@ -7,6 +7,7 @@ written to the file (``config.save_settings`` keeps env and flag values out).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -246,6 +247,7 @@ class SettingsScreen(Screen[None]):
     def _save(self) -> None:
         """Write the file, read it back and reconnect with what it now says."""
         from agentdeck.config import load_settings, save_settings
+        from agentdeck.configfile import backup_path, hand_edited
 
         settings = self.app.settings  # type: ignore[attr-defined]
         if self.app.run_in_flight:  # type: ignore[attr-defined]
@@ -265,12 +267,14 @@ class SettingsScreen(Screen[None]):
                 num_calls=self._field("num_calls"),
                 concurrency=self._field("concurrency"),
             )
+            edited = hand_edited(Path(updated.path))
             path = save_settings(updated)
             reloaded = load_settings(path=path)
         except AgentDeckError as exc:
             self.notify(str(exc), title="Not saved", severity="error", markup=False, timeout=10)
             return
-        self.notify(f"Saved to {path}", title="Settings", markup=False)
+        kept = f"\nYour comments and layout are kept in {backup_path(path)}" if edited else ""
+        self.notify(f"Saved to {path}{kept}", title="Settings", markup=False, timeout=8)
         if reloaded.profile.name != profile.name:
             self.notify(
                 f"The environment or flags select profile {reloaded.profile.name!r}; "
