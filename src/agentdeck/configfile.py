@@ -90,9 +90,12 @@ def hand_edited(path: Path) -> bool:
     """True when ``path`` holds what tomli-w would not write back as it is: comments, or a
     layout of the user's own. (tomli-w writes values, so saving would drop those.)"""
     try:
-        old = path.read_bytes()
+        return _rewrite_differs(path.read_bytes())
     except OSError:
         return False
+
+
+def _rewrite_differs(old: bytes) -> bool:
     try:
         return tomli_w.dumps(tomllib.loads(old.decode("utf-8"))).encode("utf-8") != old
     except (tomllib.TOMLDecodeError, UnicodeDecodeError):
@@ -112,8 +115,9 @@ def write_doc(path: Path, doc: Mapping[str, Any]) -> None:
     data = tomli_w.dumps(dict(doc)).encode("utf-8")
     try:
         fsutil.private_dir(path.parent)
-        if hand_edited(path):
-            fsutil.atomic_write(backup_path(path), path.read_bytes())
+        old = path.read_bytes() if path.exists() else None
+        if old is not None and _rewrite_differs(old):
+            fsutil.atomic_write(backup_path(path), old)
         fsutil.atomic_write(path, data)
     except OSError as exc:
         raise ConfigError(f"cannot save the settings: {exc.strerror or exc}",
