@@ -28,10 +28,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -143,20 +141,7 @@ async def read_client(url: str, workers: int) -> int:
 
 
 async def read_system(url: str, workers: int) -> int:
-    from agentdeck.client import VLLMModel
-    from agentdeck.store import RunStore
-    from agentdeck.systems import MultiCallSystem
-    from agentdeck.tui.live import LiveRun
-
-    home = Path(tempfile.mkdtemp(prefix="agentdeck-bench-"))
-    live = LiveRun()
-    try:
-        async with VLLMModel(tui_load.MODEL, url) as model:
-            system = MultiCallSystem("multi", model, listeners=[live], store=RunStore(root=home / "runs"))
-            await system.run(tui_load.PROMPT, workers, None, "call", concurrency=workers)
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
-    return live.total_tokens
+    return (await tui_load.pipeline(url, workers))["tokens"]
 
 
 def child(layer: str, workers: int, rate: float, seconds: float) -> dict:

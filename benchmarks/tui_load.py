@@ -31,9 +31,9 @@ import asyncio
 import functools
 import json
 import math
-import statistics
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -293,7 +293,10 @@ def child_grid(workers: int, rate: float, seconds: float) -> dict:
 
 
 async def pipeline(url: str, workers: int) -> dict:
-    """The same run without any UI: client + system + run store + LiveRun buffers."""
+    """The same run without any UI: client + system + run store + LiveRun buffers.
+
+    As the app runs it: no seed-style copies of each answer (``output_dir=None``).
+    """
     from agentdeck.client import VLLMModel
     from agentdeck.store import RunStore
     from agentdeck.systems import MultiCallSystem
@@ -304,7 +307,7 @@ async def pipeline(url: str, workers: int) -> dict:
     async with VLLMModel(MODEL, url) as model:
         system = MultiCallSystem("multi", model, listeners=[live], store=RunStore(root=home / "runs"))
         cpu0, t0 = time.process_time(), now()
-        await system.run(PROMPT, workers, str(home / "out"), "output", concurrency=workers)
+        await system.run(PROMPT, workers, None, "call", concurrency=workers)
         cpu, wall = time.process_time() - cpu0, now() - t0
     texts = [buf.text for buf in live.buffers.values()]
     shutil.rmtree(home, ignore_errors=True)
