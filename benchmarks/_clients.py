@@ -114,12 +114,12 @@ class AgentDeckStream:
     label = "agentdeck VLLMModel.stream"
 
     def __init__(self, base_url: str, limit: int) -> None:
-        from agentdeck.client import VLLMModel
+        from agentdeck.client.vllm import VLLMModel
 
         self.model = VLLMModel(MODEL, base_url, "bench-key")
 
     async def one(self, n: int) -> str:
-        from agentdeck.types import Delta
+        from agentdeck.events import Delta
 
         parts = []
         async for event in self.model.stream(MESSAGES, max_tokens=n):
@@ -170,7 +170,7 @@ class AiohttpSSE:
     async def one(self, n: int) -> str:
         import orjson
 
-        from agentdeck.sse import SSEDecoder
+        from agentdeck.client.sse import SSEDecoder
 
         body = {"model": MODEL, "messages": MESSAGES, "stream": True, "max_tokens": n}
         parts = []
@@ -216,7 +216,7 @@ def agentdeck_available() -> bool:
 
     if importlib.util.find_spec("agentdeck.client") is None:
         return False
-    from agentdeck.client import VLLMModel  # noqa: F401
+    from agentdeck.client.vllm import VLLMModel  # noqa: F401
 
     return True
 

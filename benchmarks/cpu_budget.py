@@ -95,7 +95,7 @@ async def read_aiohttp(url: str, workers: int, parse: bool) -> int:
     import aiohttp
     import orjson
 
-    from agentdeck.sse import SSEDecoder
+    from agentdeck.client.sse import SSEDecoder
 
     body = request_body()
     tokens = 0
@@ -123,8 +123,8 @@ async def read_aiohttp(url: str, workers: int, parse: bool) -> int:
 
 
 async def read_client(url: str, workers: int) -> int:
-    from agentdeck.client import VLLMModel
-    from agentdeck.types import Delta
+    from agentdeck.client.vllm import VLLMModel
+    from agentdeck.events import Delta
 
     messages = [{"role": "user", "content": tui_load.PROMPT}]
     tokens = 0

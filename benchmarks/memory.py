@@ -69,9 +69,9 @@ async def child_cards(kind: str, workers: int, tokens: int) -> dict:
     from textual.containers import Grid
     from textual.widgets import Log, RichLog
 
+    from agentdeck.events import TextDelta, WorkerQueued, WorkerStarted
     from agentdeck.tui.live import LiveRun
     from agentdeck.tui.widgets.worker_grid import WorkerGrid
-    from agentdeck.types import TextDelta, WorkerQueued, WorkerStarted
 
     pieces = text_pieces(tokens)
     expected = "".join(pieces)
@@ -137,9 +137,9 @@ async def child_stream(kind: str, tokens: int) -> dict:
     from textual.app import App
     from textual.widgets import Markdown
 
+    from agentdeck.events import TextDelta, WorkerStarted
     from agentdeck.tui.live import LiveRun, WorkerBuffer
     from agentdeck.tui.widgets.stream_view import StreamView
-    from agentdeck.types import TextDelta, WorkerStarted
 
     pieces = text_pieces(tokens)
     expected = "".join(pieces)

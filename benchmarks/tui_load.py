@@ -173,12 +173,12 @@ async def drive(url: str, options, keys: tuple[str, str], key_every: float, prob
     """Run the app on ``url`` with ``options`` while pressing ``keys`` in turn; return figures."""
     from textual import events
 
-    from agentdeck.config import load_settings
-    from agentdeck.store import RunStore
+    from agentdeck.config.settings import load_settings
+    from agentdeck.events import TextDelta
+    from agentdeck.store.runs import RunStore
     from agentdeck.tui.app import AgentDeckApp
     from agentdeck.tui.widgets.stream_view import StreamView
     from agentdeck.tui.widgets.worker_grid import WorkerGrid
-    from agentdeck.types import TextDelta
 
     home = Path(tempfile.mkdtemp(prefix="agentdeck-bench-"))
     os.environ["AGENTDECK_HOME"] = str(home)
@@ -297,8 +297,8 @@ async def pipeline(url: str, workers: int) -> dict:
 
     As the app runs it: no seed-style copies of each answer (``output_dir=None``).
     """
-    from agentdeck.client import VLLMModel
-    from agentdeck.store import RunStore
+    from agentdeck.client.vllm import VLLMModel
+    from agentdeck.store.runs import RunStore
     from agentdeck.systems import MultiCallSystem
     from agentdeck.tui.live import LiveRun
 

@@ -129,7 +129,7 @@ SCENES: dict[str, Scene] = {
 
 async def shoot(name: str, scene: Scene, size: tuple[int, int]) -> Path:
     """Run the app at ``size`` through ``scene`` and save an SVG of the screen."""
-    from agentdeck.config import load_settings
+    from agentdeck.config.settings import load_settings
     from agentdeck.tui.app import AgentDeckApp
     from agentdeck.tui.backend import demo_sim_config
 

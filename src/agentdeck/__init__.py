@@ -34,18 +34,18 @@ _EXPORTS = {
     "StreamMetrics": "types",
     "Usage": "types",
     # models
-    "BaseModel": "model",
+    "BaseModel": "client",
     "VLLMModel": "client",
     # orchestration
-    "BaseAgent": "agents",
-    "BasicAgent": "agents",
-    "ContextAgent": "agents",
+    "BaseAgent": "systems",
+    "BasicAgent": "systems",
+    "ContextAgent": "systems",
     "ChainOfAgents": "systems",
     "Debate": "systems",
     "MultiCallSystem": "systems",
     # disk and settings
-    "Profile": "profiles",
-    "RunInfo": "runinfo",
+    "Profile": "config",
+    "RunInfo": "store",
     "RunStore": "store",
     "Settings": "config",
     "load_settings": "config",
@@ -59,14 +59,27 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentdeck' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+def lazy_face(package: str, exports: dict[str, str]) -> tuple[Any, Any]:
+    """``__getattr__`` and ``__dir__`` for a package face whose names load on first use.
+
+    Args:
+        package: the face's ``__name__``.
+        exports: public name -> submodule (relative to ``package``) that defines it.
+    """
+    namespace = importlib.import_module(package).__dict__
+
+    def getattr_(name: str) -> Any:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f".{module}", package), name)
+        namespace[name] = value
+        return value
+
+    def dir_() -> list[str]:
+        return sorted(set(namespace) | set(exports))
+
+    return getattr_, dir_
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS)

@@ -8,7 +8,7 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentdeck.client import VLLMModel
+from agentdeck.client.vllm import VLLMModel
 from agentdeck.sim import SimConfig, SimServer
 
 FAST = {"tokens_per_s": 0.0, "ttft": 0.0, "output_tokens": 24, "seed": 7, "tick": 0.0}

@@ -7,10 +7,8 @@ import asyncio
 import pytest
 from systems_support import sim_model
 
-from agentdeck.agents import BasicAgent, ContextAgent
 from agentdeck.errors import StreamDisconnectedError
-from agentdeck.store import RunStore
-from agentdeck.types import (
+from agentdeck.events import (
     FirstToken,
     RunFinished,
     RunStarted,
@@ -20,6 +18,8 @@ from agentdeck.types import (
     WorkerQueued,
     WorkerStarted,
 )
+from agentdeck.store.runs import RunStore
+from agentdeck.systems.agents import BasicAgent, ContextAgent
 
 
 async def test_basic_agent_returns_streamed_text_and_records_it() -> None:

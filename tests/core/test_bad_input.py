@@ -18,9 +18,9 @@ from reliability_support import ThreadedApp, one_line
 from systems_support import ThreadedSim
 
 from agentdeck.cli import main
-from agentdeck.config import Profile, set_profile
+from agentdeck.config.settings import Profile, set_profile
 from agentdeck.errors import ConfigError
-from agentdeck.store import RunStore
+from agentdeck.store.runs import RunStore
 
 FAST = ["--max-tokens", "4"]
 

@@ -10,7 +10,8 @@ import pytest
 from systems_support import RecordingModel, sim_model
 
 from agentdeck.errors import InputError, StreamDisconnectedError
-from agentdeck.store import RunStore
+from agentdeck.events import Retrying, StepFinished, TextDelta
+from agentdeck.store.runs import RunStore
 from agentdeck.systems import ChainOfAgents
 from agentdeck.systems.chain import worker_prompt
 from agentdeck.systems.chunking import (
@@ -20,7 +21,6 @@ from agentdeck.systems.chunking import (
     plan_budget,
     sentence_bounds,
 )
-from agentdeck.types import Retrying, StepFinished, TextDelta
 
 QUESTION = "Which fact numbers mention topic 3?"
 

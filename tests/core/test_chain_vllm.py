@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from agentdeck.client import VLLMModel
+from agentdeck.client.vllm import VLLMModel
 from agentdeck.systems import ChainOfAgents
 
 BASE_URL = os.environ.get("AGENTDECK_VLLM_URL", "http://127.0.0.1:8011/v1")

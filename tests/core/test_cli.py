@@ -15,7 +15,7 @@ from systems_support import ThreadedSim
 
 from agentdeck.cli import main
 from agentdeck.cli.output import Output
-from agentdeck.store import RunStore
+from agentdeck.store.runs import RunStore
 
 FAST = ["--max-tokens", "4"]  # the built-in simulator answers at demo speed: keep answers short
 
@@ -162,7 +162,8 @@ def test_runs_list_and_show_mark_an_interrupted_run(capsys) -> None:
     code = textwrap.dedent("""
         import os
         from agentdeck.store import RunStore
-        from agentdeck.types import RunStarted, TextDelta, WorkerStarted, now
+        from agentdeck.events import RunStarted, TextDelta, WorkerStarted
+        from agentdeck.types import now
         rec = RunStore().create_run(system="multi", prompts={"prompt": "long job"})
         rec(RunStarted(rec.run_id, "multi", ("call-01",)))
         rec(WorkerStarted(rec.run_id, "call-01"))

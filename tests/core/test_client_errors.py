@@ -8,7 +8,7 @@ import socket
 import pytest
 from servers import Conn, Request, ScriptServer, chunk_obj, sample_body
 
-from agentdeck.client import VLLMModel
+from agentdeck.client.vllm import VLLMModel
 from agentdeck.errors import (
     APIStatusError,
     AuthenticationError,

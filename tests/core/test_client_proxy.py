@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from servers import Conn, Request, ScriptServer, chunk_obj
 
-from agentdeck.client import VLLMModel
+from agentdeck.client.vllm import VLLMModel
 from agentdeck.errors import ConnectError
 
 MSG = [{"role": "user", "content": "hi"}]

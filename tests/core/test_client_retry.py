@@ -7,7 +7,8 @@ import random
 import pytest
 from servers import Conn, Request, ScriptServer, chunk_obj, simple_handler
 
-from agentdeck.client import VLLMModel
+from agentdeck.client.retry import RetryPolicy, parse_retry_after
+from agentdeck.client.vllm import VLLMModel
 from agentdeck.errors import (
     AuthenticationError,
     BadRequestError,
@@ -15,8 +16,7 @@ from agentdeck.errors import (
     ServerError,
     StreamDisconnectedError,
 )
-from agentdeck.retry import RetryPolicy, parse_retry_after
-from agentdeck.types import Retrying, StreamFinished
+from agentdeck.events import Retrying, StreamFinished
 
 MSG = [{"role": "user", "content": "hi"}]
 

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 from servers import Conn, Request, ScriptServer, sample_body, simple_handler
 
-from agentdeck.client import VLLMModel
+from agentdeck.client.metrics import StreamClock, percentile
+from agentdeck.client.routes import parse_prometheus_gauges
+from agentdeck.client.vllm import VLLMModel
 from agentdeck.errors import AuthenticationError, ProtocolError, ServerError
-from agentdeck.metrics import StreamClock, percentile
-from agentdeck.serverinfo import parse_prometheus_gauges
 
 MSG = [{"role": "user", "content": "hi"}]
 

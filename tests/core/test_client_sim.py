@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from agentdeck.client import VLLMModel
+from agentdeck.client.vllm import VLLMModel
 from agentdeck.errors import StreamDisconnectedError
+from agentdeck.events import Retrying
 from agentdeck.sim import SimConfig, SimServer, expected_text
-from agentdeck.types import Retrying
 
 
 def messages(i: int) -> list[dict]:

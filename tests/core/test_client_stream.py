@@ -17,8 +17,9 @@ from servers import (
     stream_handler,
 )
 
-from agentdeck.client import VLLMModel
-from agentdeck.types import ChoiceFinished, Delta, GenerationParams, StreamFinished
+from agentdeck.client.vllm import VLLMModel
+from agentdeck.events import ChoiceFinished, Delta, StreamFinished
+from agentdeck.types import GenerationParams
 
 MSG = [{"role": "user", "content": "hi"}]
 

@@ -8,9 +8,9 @@ import socket
 import pytest
 from servers import Conn, Request, ScriptServer, chunk_obj, simple_handler
 
-from agentdeck.client import VLLMModel
+from agentdeck.client.vllm import VLLMModel
 from agentdeck.errors import ConnectTimeoutError, FirstTokenTimeoutError, StallError
-from agentdeck.types import Delta, Retrying, StreamFinished
+from agentdeck.events import Delta, Retrying, StreamFinished
 
 MSG = [{"role": "user", "content": "hi"}]
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from servers import USAGE, Conn, Request, ScriptServer, chunk_obj
 
-from agentdeck.client import VLLMModel
+from agentdeck.client.vllm import VLLMModel
 from agentdeck.errors import MalformedChunkError, ServerStreamError
+from agentdeck.events import ChoiceFinished, Delta, StreamFinished, TextDelta
 from agentdeck.systems import MultiCallSystem
 from agentdeck.tui.live import LiveRun
-from agentdeck.types import ChoiceFinished, Delta, StreamFinished, TextDelta
 
 MSG = [{"role": "user", "content": "hi"}]
 

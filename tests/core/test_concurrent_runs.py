@@ -18,7 +18,7 @@ from pathlib import Path
 
 from agentdeck.cli import main
 from agentdeck.sim import SimConfig, expected_text
-from agentdeck.store import RunStore
+from agentdeck.store.runs import RunStore
 from agentdeck.systems.run import think_text
 
 CHILD = textwrap.dedent(
@@ -27,7 +27,7 @@ CHILD = textwrap.dedent(
     from agentdeck.client import VLLMModel
     from agentdeck.sim import SimConfig, SimServer
     from agentdeck.systems import MultiCallSystem
-    from agentdeck.types import RunStarted, WorkerFinished
+    from agentdeck.events import RunStarted, WorkerFinished
 
     prompt, out_dir, tps, short = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 

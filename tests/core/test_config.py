@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agentdeck import paths
-from agentdeck.config import (
+from agentdeck.config.settings import (
     Profile,
     Settings,
     delete_profile,
@@ -335,7 +335,7 @@ def test_save_keeps_other_profiles_and_unknown_keys() -> None:
 
 def test_saving_over_a_hand_edited_file_keeps_it_whole_beside_the_new_one() -> None:
     """tomli-w writes values, not comments: the user's own file is moved aside, not lost."""
-    from agentdeck.configfile import backup_path, hand_edited
+    from agentdeck.config.file import backup_path, hand_edited
 
     original = "# my GPU box, see the wiki\n" + LOCAL.replace("concurrency = 8", "concurrency = 8  # tuned")
     path = write_config(original)
@@ -354,7 +354,7 @@ def test_saving_over_a_hand_edited_file_keeps_it_whole_beside_the_new_one() -> N
 def test_settings_edited_in_the_app_round_trip() -> None:
     from dataclasses import replace
 
-    from agentdeck.config import UIPrefs
+    from agentdeck.config.settings import UIPrefs
     from agentdeck.types import GenerationParams
 
     settings = load_settings(env={})

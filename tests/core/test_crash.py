@@ -12,14 +12,15 @@ import textwrap
 import time
 from pathlib import Path
 
-from agentdeck.store import RunStore
+from agentdeck.store.runs import RunStore
 
 STREAMER = textwrap.dedent(
     """
     import asyncio, sys
     from agentdeck.store import RunStore
-    from agentdeck.types import (RunStarted, TextDelta, WorkerFinished, WorkerQueued,
-                                 WorkerStarted, now)
+    from agentdeck.events import (RunStarted, TextDelta, WorkerFinished, WorkerQueued,
+                                  WorkerStarted)
+    from agentdeck.types import now
 
     def piece(i):
         return f"tok{i} é日本🚀 "
@@ -99,7 +100,8 @@ WRITER = textwrap.dedent(
     """
     import os, sys, time
     from agentdeck.store import RunStore
-    from agentdeck.types import RunFinished, TextDelta, now
+    from agentdeck.events import RunFinished, TextDelta
+    from agentdeck.types import now
     start = float(sys.argv[1])
     time.sleep(max(0.0, start - time.time()))
     store = RunStore()

@@ -6,7 +6,7 @@ import pytest
 from systems_support import sim_model
 
 from agentdeck.errors import InputError
-from agentdeck.store import RunStore
+from agentdeck.store.runs import RunStore
 from agentdeck.systems import Debate
 from agentdeck.systems.aggregate import majority_vote
 

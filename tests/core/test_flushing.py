@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from agentdeck import eventloop
-from agentdeck.appendfiles import AppendFiles, create_soon
-from agentdeck.flushtimer import FLUSH_INTERVAL, FlushTimer
+from agentdeck.store.append_files import AppendFiles, create_soon
+from agentdeck.store.flush_timer import FLUSH_INTERVAL, FlushTimer
 from agentdeck.systems.multi import FileSink
 
 

@@ -9,11 +9,11 @@ import pytest
 from servers import Conn, Request, ScriptServer, simple_handler
 from systems_support import sim_model
 
-from agentdeck.client import VLLMModel
+from agentdeck.client.vllm import VLLMModel
 from agentdeck.errors import InputError
-from agentdeck.store import RunStore
+from agentdeck.events import TextDelta, WorkerFailed
+from agentdeck.store.runs import RunStore
 from agentdeck.systems import MultiCallSystem
-from agentdeck.types import TextDelta, WorkerFailed
 
 
 async def test_64_calls_with_a_cap_of_8_never_exceed_8_in_flight(tmp_path: Path) -> None:

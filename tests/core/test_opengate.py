@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from agentdeck.opengate import OpenGate
+from agentdeck.client.gate import OpenGate
 
 
 async def turns_of(gate: OpenGate, callers: int) -> list[int]:

@@ -6,7 +6,7 @@ from systems_support import sim_model
 
 from agentdeck.cli import main
 from agentdeck.errors import StreamDisconnectedError
-from agentdeck.store import RunStore
+from agentdeck.store.runs import RunStore
 from agentdeck.systems import ChainOfAgents
 
 LONG = "The mill was built in 1820. It ground wheat for the valley. " * 120

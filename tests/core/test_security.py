@@ -24,13 +24,13 @@ from systems_support import ThreadedSim
 
 from agentdeck.cli import main
 from agentdeck.cli.output import EventWriter, Output
-from agentdeck.client import VLLMModel
-from agentdeck.config import Profile, set_profile
+from agentdeck.client.vllm import VLLMModel
+from agentdeck.config.settings import Profile, set_profile
 from agentdeck.errors import ConnectError
+from agentdeck.events import TextDelta
 from agentdeck.sim import SimConfig, SimServer
-from agentdeck.store import RunStore
+from agentdeck.store.runs import RunStore
 from agentdeck.systems import MultiCallSystem
-from agentdeck.types import TextDelta
 
 KEY = "sk-agentdeck-SECRET-7f3a9c"
 WRONG = "sk-agentdeck-WRONG-0b1d2e"
@@ -139,7 +139,7 @@ def test_a_password_inside_the_base_url_is_masked_everywhere(capsys) -> None:
 
 async def test_the_settings_screen_never_shows_the_key(tmp_path) -> None:
     pytest.importorskip("agentdeck.tui.screens.settings")
-    from agentdeck.config import load_settings
+    from agentdeck.config.settings import load_settings
     from agentdeck.tui.app import AgentDeckApp
     from agentdeck.tui.screens.settings import SettingsScreen
 

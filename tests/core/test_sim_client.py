@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from agentdeck.errors import StreamError
+from agentdeck.events import Retrying
 from agentdeck.sim import SimConfig, SimServer, expected_text
-from agentdeck.types import Retrying
 
 VLLMModel = pytest.importorskip("agentdeck.client").VLLMModel
 

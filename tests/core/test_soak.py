@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from agentdeck.client import VLLMModel
+from agentdeck.client.vllm import VLLMModel
 from agentdeck.errors import (
     MalformedChunkError,
     ProtocolError,
@@ -28,12 +28,18 @@ from agentdeck.errors import (
     StreamDisconnectedError,
     StreamError,
 )
+from agentdeck.events import (
+    FirstToken,
+    Retrying,
+    TextDelta,
+    WorkerFailed,
+    WorkerFinished,
+)
 from agentdeck.sim import SimConfig, SimServer
 from agentdeck.sim.plan import build_plan
-from agentdeck.store import RunStore
+from agentdeck.store.runs import RunStore
 from agentdeck.systems import MultiCallSystem
 from agentdeck.systems.run import think_text
-from agentdeck.types import FirstToken, Retrying, TextDelta, WorkerFailed, WorkerFinished
 
 CALLS = 500
 CONCURRENCY = 64

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from servers import sample_body
 
-from agentdeck.sse import SSEDecoder
+from agentdeck.client.sse import SSEDecoder
 
 
 def decode(*reads: bytes) -> list[bytes]:

@@ -12,27 +12,24 @@ from pathlib import Path
 import pytest
 
 from agentdeck import fsutil, paths
-from agentdeck.appendfiles import AppendFiles
 from agentdeck.errors import InputError, StallError, register_secret
-from agentdeck.recorder import FLUSH_INTERVAL
-from agentdeck.store import RunStore, new_run_id
-from agentdeck.types import (
+from agentdeck.events import (
     FirstToken,
-    GenerationParams,
     Retrying,
     RunFinished,
     RunStarted,
     StepFinished,
     StepStarted,
-    StreamMetrics,
     TextDelta,
-    Usage,
     WorkerFailed,
     WorkerFinished,
     WorkerQueued,
     WorkerStarted,
-    now,
 )
+from agentdeck.store.append_files import AppendFiles
+from agentdeck.store.recorder import FLUSH_INTERVAL
+from agentdeck.store.runs import RunStore, new_run_id
+from agentdeck.types import GenerationParams, StreamMetrics, Usage, now
 
 
 def manifest(rec) -> dict:
@@ -290,7 +287,7 @@ def test_new_run_ids_are_unique_and_file_safe() -> None:
 
 
 def test_a_clashing_run_id_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    import agentdeck.store as store_module
+    import agentdeck.store.runs as store_module
 
     suffixes = iter(["aaaaaa", "aaaaaa", "bbbbbb"])
     monkeypatch.setattr(store_module.time, "strftime", lambda fmt: "20261125-120000")

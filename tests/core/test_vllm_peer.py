@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from agentdeck.client import VLLMModel
+from agentdeck.client.vllm import VLLMModel
 from agentdeck.errors import AuthenticationError, ContextLengthError, ModelNotFoundError
-from agentdeck.types import Delta
+from agentdeck.events import Delta
 
 # Read at import: the suite's autouse fixture clears AGENTDECK_* variables inside tests.
 BASE_URL = os.environ.get("AGENTDECK_VLLM_URL", "http://127.0.0.1:8011/v1")

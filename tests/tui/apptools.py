@@ -9,7 +9,7 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from agentdeck.config import SIM_MODEL, load_settings
+from agentdeck.config.settings import SIM_MODEL, load_settings
 from agentdeck.sim import SimConfig
 from agentdeck.tui.app import AgentDeckApp
 from agentdeck.tui.live import LiveRun

@@ -9,9 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agentdeck.config import load_settings
+from agentdeck.config.settings import load_settings
 from agentdeck.errors import ConnectError
-from agentdeck.store import RunStore
+from agentdeck.events import (
+    FirstToken,
+    Retrying,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+    TextDelta,
+    WorkerFailed,
+    WorkerFinished,
+    WorkerQueued,
+    WorkerStarted,
+)
+from agentdeck.store.runs import RunStore
 from agentdeck.tui.app import AgentDeckApp
 from agentdeck.tui.live import LiveRun
 from agentdeck.tui.screens.main import MainScreen
@@ -19,20 +31,7 @@ from agentdeck.tui.widgets.output_pane import OutputPane
 from agentdeck.tui.widgets.prompt_box import PromptBox
 from agentdeck.tui.widgets.status_line import ServerStatus
 from agentdeck.tui.widgets.system_picker import SystemPicker
-from agentdeck.types import (
-    FirstToken,
-    Retrying,
-    RunStarted,
-    StepFinished,
-    StepStarted,
-    StreamMetrics,
-    TextDelta,
-    Usage,
-    WorkerFailed,
-    WorkerFinished,
-    WorkerQueued,
-    WorkerStarted,
-)
+from agentdeck.types import StreamMetrics, Usage
 
 T0 = 1000.0
 """Every synthetic run starts here on the frozen clock."""

@@ -12,7 +12,7 @@ from apptools import SLOW, burst, connected, make_app, send
 from test_app_workers import start
 from textual.widgets import DataTable, Input, Select, Static
 
-from agentdeck.store import RunStore
+from agentdeck.store.runs import RunStore
 from agentdeck.tui.live import WorkerState
 from agentdeck.tui.screens.history import HistoryScreen
 from agentdeck.tui.screens.main import MainScreen
@@ -194,7 +194,8 @@ async def test_a_value_typed_in_one_burst_with_ctrl_s_is_saved(isolated_home: Pa
 KILLED_WRITER = """
 import os, signal
 from agentdeck.store import RunStore
-from agentdeck.types import RunStarted, TextDelta, WorkerQueued, WorkerStarted, now
+from agentdeck.events import RunStarted, TextDelta, WorkerQueued, WorkerStarted
+from agentdeck.types import now
 rec = RunStore().create_run(system="multi", prompts={"prompt": "killed mid-way"})
 rec(RunStarted(rec.run_id, "multi", ("call-01",)))
 rec(WorkerQueued(rec.run_id, "call-01", "call 1"))

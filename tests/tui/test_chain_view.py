@@ -5,11 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.message import Message
 
-from agentdeck.tui.live import LiveRun
-from agentdeck.tui.widgets.chain_view import ChainSteps, ChainView
-from agentdeck.tui.widgets.stream_view import StreamView
-from agentdeck.tui.widgets.worker_grid import WorkerGrid
-from agentdeck.types import (
+from agentdeck.events import (
     RunStarted,
     StepFinished,
     StepStarted,
@@ -18,6 +14,10 @@ from agentdeck.types import (
     WorkerQueued,
     WorkerStarted,
 )
+from agentdeck.tui.live import LiveRun
+from agentdeck.tui.widgets.chain_view import ChainSteps, ChainView
+from agentdeck.tui.widgets.stream_view import StreamView
+from agentdeck.tui.widgets.worker_grid import WorkerGrid
 
 RUN = "run-1"
 

@@ -7,11 +7,11 @@ from textual._styles_cache import StylesCache
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
+from agentdeck.events import FirstToken, RunStarted, TextDelta, WorkerStarted
 from agentdeck.tui.live import LiveRun, WorkerBuffer
 from agentdeck.tui.widgets.lineapi import PlainLineCache
 from agentdeck.tui.widgets.stream_view import StreamView
 from agentdeck.tui.widgets.worker_grid import WorkerGrid
-from agentdeck.types import FirstToken, RunStarted, TextDelta, WorkerStarted
 
 RUN = "run-1"
 TEXT = "Model text with **markdown**, `code`, 漢字 and 🚀 " * 6

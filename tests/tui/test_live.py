@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from agentdeck.errors import StallError
-from agentdeck.tui.live import LiveRun, WorkerBuffer, WorkerState
-from agentdeck.types import (
+from agentdeck.events import (
     FirstToken,
     Retrying,
     RunFinished,
     RunStarted,
     StepFinished,
     StepStarted,
-    StreamMetrics,
     TextDelta,
-    Usage,
     WorkerFailed,
     WorkerFinished,
     WorkerQueued,
     WorkerStarted,
 )
+from agentdeck.tui.live import LiveRun, WorkerBuffer, WorkerState
+from agentdeck.types import StreamMetrics, Usage
 
 RUN = "run-1"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from agentdeck.client.model import BaseModel
 from agentdeck.errors import ConfigError, InputError
-from agentdeck.model import BaseModel
 from agentdeck.systems import Debate, MultiCallSystem
 from agentdeck.tui.runner import RunOptions, build_system
 
@@ -73,8 +73,8 @@ def test_multi_and_debate_get_the_counts_from_the_picker() -> None:
 
 
 def test_settings_form_values_are_checked_and_marked_as_changed_in_the_app() -> None:
-    from agentdeck.config import load_settings
-    from agentdeck.profiles import Profile
+    from agentdeck.config.profiles import Profile
+    from agentdeck.config.settings import load_settings
     from agentdeck.tui.settings_form import ui_num_calls, with_form_values
 
     settings = load_settings(env={})

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
+from agentdeck.events import TextDelta, WorkerStarted
 from agentdeck.tui.live import LiveRun, WorkerBuffer
 from agentdeck.tui.widgets import markdown_blocks
 from agentdeck.tui.widgets.stream_view import StreamView
-from agentdeck.types import TextDelta, WorkerStarted
 
 RUN = "run-1"
 

@@ -6,9 +6,7 @@ from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.message import Message
 
-from agentdeck.tui.live import LiveRun
-from agentdeck.tui.widgets.worker_grid import WorkerGrid
-from agentdeck.types import (
+from agentdeck.events import (
     FirstToken,
     RunStarted,
     TextDelta,
@@ -17,6 +15,8 @@ from agentdeck.types import (
     WorkerQueued,
     WorkerStarted,
 )
+from agentdeck.tui.live import LiveRun
+from agentdeck.tui.widgets.worker_grid import WorkerGrid
 
 RUN = "run-1"
 

@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, out: Any) -> int:
-    from ..config import load_settings
+    from ..config.settings import load_settings
     from .context import Ctx, check_numbers, settings_flags
 
     check_numbers(args)

@@ -33,7 +33,7 @@ async def cmd_models(ctx: Ctx) -> int:
 
 def cmd_runs(ctx: Ctx) -> int:
     """``runs`` / ``runs list``: recent runs; ``runs show ID``: one run in detail."""
-    from ..store import RunStore
+    from ..store.runs import RunStore
 
     store = RunStore()
     args = ctx.args

@@ -21,7 +21,7 @@ async def cmd_ask(ctx: Ctx) -> int:
     context = _read(ctx, args.context, "context file") if args.context else None
     system = args.system if args.system and args.system.strip() else None
     async with ctx.connect() as model:
-        from ..agents import BasicAgent, ContextAgent
+        from ..systems.agents import BasicAgent, ContextAgent
 
         options: dict[str, Any] = {"system_prompt": system, **ctx.run_options()}
         agent = (ContextAgent("ask", model, context, **options) if context is not None

@@ -33,8 +33,8 @@ async def open_model(settings: Any, out: Output, *, demo: bool = False) -> Async
     (nothing configured); either way stderr says so. A profile without a model uses the
     first model the server lists.
     """
-    from ..client import VLLMModel
-    from ..profiles import SIM_MODEL
+    from ..client.vllm import VLLMModel
+    from ..config.profiles import SIM_MODEL
 
     profile = settings.profile
     for warning in settings.warnings:

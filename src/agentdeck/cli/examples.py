@@ -68,8 +68,8 @@ async def cmd_examples(ctx: Ctx) -> int:
         return {"max_tokens": override or SEED_MAX_TOKENS[name]}
 
     async with ctx.connect() as model:
-        from ..agents import BasicAgent, ContextAgent
         from ..systems import ChainOfAgents, MultiCallSystem
+        from ..systems.agents import BasicAgent, ContextAgent
 
         opts = ctx.run_options()
         ctx.out.line(f"Running BasicAgent with prompt: '{BASIC_PROMPT}'")

@@ -15,8 +15,7 @@ import time
 from dataclasses import asdict, is_dataclass
 from typing import Any, TextIO
 
-from ..textsafe import neutralize
-from ..types import (
+from ..events import (
     Retrying,
     RunFinished,
     RunStarted,
@@ -28,6 +27,7 @@ from ..types import (
     WorkerQueued,
     WorkerStarted,
 )
+from ..textsafe import neutralize
 from .inputs import is_tty
 
 __all__ = ["EventWriter", "Output", "Progress", "TextPrinter", "dumps", "to_jsonable"]

@@ -1,7 +1,8 @@
-"""Multi-call orchestration systems: chain of agents, parallel calls, debate."""
+"""Agents and multi-call systems: basic and context agents, chain of agents, multi-call, debate."""
 
 from __future__ import annotations
 
+from .agents import BaseAgent, BasicAgent, ContextAgent
 from .aggregate import AggregateResult, Vote
 from .base import Orchestrator, WorkerOutcome
 from .chain import ChainOfAgents, ChainResult
@@ -10,6 +11,9 @@ from .multi import MultiCallSystem, MultiResult
 
 __all__ = [
     "AggregateResult",
+    "BaseAgent",
+    "BasicAgent",
+    "ContextAgent",
     "ChainOfAgents",
     "ChainResult",
     "Debate",

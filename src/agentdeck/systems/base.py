@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..client.model import BaseModel
 from ..errors import InputError
-from ..model import BaseModel
-from ..types import EventListener, GenerationParams, RunStarted
+from ..events import EventListener, RunStarted
+from ..types import GenerationParams
 from .run import Run, Sink, WorkerOutcome, think_text
 
 __all__ = [
@@ -137,7 +138,7 @@ class Orchestrator:
             return choice.value
         if choice.default is None:
             # Deferred: an unrecorded run never touches the store module.
-            from ..store import RunStore
+            from ..store.runs import RunStore
 
             choice.default = RunStore()
         return choice.default
@@ -201,6 +202,8 @@ def _endpoint(model: BaseModel) -> str | None:
 
 
 def _new_run_id(system: str) -> str:
-    from ..store import new_run_id  # same id scheme whether or not the run is recorded
+    from ..store.runs import (
+        new_run_id,  # same id scheme whether or not the run is recorded
+    )
 
     return new_run_id(system)

@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..client.model import BaseModel
 from ..errors import ContextLengthError, InputError
-from ..model import BaseModel
-from ..types import EventListener, Retrying, StepFinished, StepStarted
+from ..events import EventListener, Retrying, StepFinished, StepStarted
 from .base import Orchestrator, Run, WorkerOutcome, clip, json_params, split_options
 from .chunking import MIN_CHUNK_TOKENS, Budget, Chunker, TokenCounter, plan_budget
 

@@ -23,8 +23,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from ..client.model import BaseModel
 from ..errors import InputError
-from ..model import BaseModel
 
 __all__ = [
     "CHARS_PER_TOKEN",

@@ -16,9 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..client.model import BaseModel
 from ..errors import InputError
-from ..model import BaseModel
-from ..types import ChatMessage, EventListener, StepFinished, StepStarted
+from ..events import EventListener, StepFinished, StepStarted
+from ..types import ChatMessage
 from .aggregate import Vote, all_short, majority_vote
 from .base import Orchestrator, Run, json_params, split_options
 

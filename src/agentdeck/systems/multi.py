@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ..appendfiles import create_soon
+from ..client.model import BaseModel
 from ..errors import InputError
-from ..flushtimer import FlushTimer
-from ..model import BaseModel
+from ..events import EventListener, StepFinished, StepStarted
 from ..sanitize import safe_filename
-from ..types import EventListener, StepFinished, StepStarted, now
+from ..store.append_files import create_soon
+from ..store.flush_timer import FlushTimer
+from ..types import now
 from .aggregate import (
     AGGREGATE_MODES,
     AggregateResult,

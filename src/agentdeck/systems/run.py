@@ -19,10 +19,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..client.model import BaseModel
 from ..errors import AgentDeckError, InputError, TruncatedStreamError
-from ..model import BaseModel
-from ..types import (
-    ChatMessage,
+from ..events import (
     Delta,
     EventListener,
     FirstToken,
@@ -30,15 +29,13 @@ from ..types import (
     RunEvent,
     RunFinished,
     StreamFinished,
-    StreamMetrics,
     TextDelta,
-    Usage,
     WorkerFailed,
     WorkerFinished,
     WorkerQueued,
     WorkerStarted,
-    now,
 )
+from ..types import ChatMessage, StreamMetrics, Usage, now
 
 __all__ = ["Run", "Sink", "WorkerOutcome", "think_text"]
 

@@ -40,7 +40,7 @@ class AgentDeckApp(App[int]):
         """The settings in force; replaced (never mutated) when the settings screen saves."""
         self.backend = Backend(settings, demo=demo, sim_config=sim_config)
         if store is None:
-            from agentdeck.store import RunStore
+            from agentdeck.store.runs import RunStore
 
             store = RunStore()
         self.store = store

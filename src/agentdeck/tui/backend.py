@@ -19,7 +19,7 @@ __all__ = ["Backend", "demo_sim_config", "measure_latency"]
 
 def demo_sim_config() -> Any:
     """Simulator knobs for the demo: reasoning on, lively pacing, varied markdown answers."""
-    from agentdeck.config import SIM_MODEL
+    from agentdeck.config.settings import SIM_MODEL
     from agentdeck.sim import SimConfig
 
     return SimConfig(
@@ -77,7 +77,7 @@ class Backend:
         Raises:
             AgentDeckError: the profile is unusable (no model and the server lists none).
         """
-        from agentdeck.client import VLLMModel
+        from agentdeck.client.vllm import VLLMModel
 
         if settings is not None:
             self.settings = settings

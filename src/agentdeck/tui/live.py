@@ -34,7 +34,7 @@ import enum
 from collections import deque
 from dataclasses import dataclass, field
 
-from agentdeck.types import (
+from agentdeck.events import (
     FirstToken,
     Retrying,
     RunEvent,
@@ -47,8 +47,8 @@ from agentdeck.types import (
     WorkerFinished,
     WorkerQueued,
     WorkerStarted,
-    now,
 )
+from agentdeck.types import now
 
 __all__ = ["LiveRun", "StepInfo", "StreamText", "WorkerBuffer", "WorkerState"]
 

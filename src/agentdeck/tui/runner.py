@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from agentdeck.client.model import BaseModel
 from agentdeck.errors import InputError
-from agentdeck.model import BaseModel
-from agentdeck.types import EventListener
+from agentdeck.events import EventListener
 
 __all__ = ["AGGREGATIONS", "SYSTEMS", "RunOptions", "build_system", "run_system"]
 
@@ -86,7 +86,8 @@ def build_system(
     Raises:
         InputError: the system needs an attachment and none was given.
     """
-    from agentdeck import agents, systems
+    from agentdeck import systems
+    from agentdeck.systems import agents
 
     need = NEEDS_ATTACHMENT.get(options.system)
     if need and not attachment:

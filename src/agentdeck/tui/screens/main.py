@@ -15,8 +15,8 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from agentdeck.errors import AgentDeckError
-from agentdeck.types import RunEvent
-from agentdeck.types import WorkerFailed as WorkerFailedEvent
+from agentdeck.events import RunEvent
+from agentdeck.events import WorkerFailed as WorkerFailedEvent
 
 from ..keyorder import after_typed_keys
 from ..live import LiveRun, WorkerState

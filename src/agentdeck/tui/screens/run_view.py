@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from agentdeck.types import RunFinished, RunStarted, StepFinished, StepStarted
+from agentdeck.events import RunFinished, RunStarted, StepFinished, StepStarted
 
 from ..clipboard import copy_text
 from ..live import LiveRun, WorkerBuffer, WorkerState

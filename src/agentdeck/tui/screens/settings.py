@@ -158,7 +158,7 @@ class SettingsScreen(Screen[None]):
 
     def _edited_profile(self) -> Any:
         """The profile as the form describes it, or None for the built-in simulator."""
-        from agentdeck.config import Profile
+        from agentdeck.config.settings import Profile
 
         chosen = str(self.query_one("#profile", Select).value)
         old = self._profile(chosen)
@@ -205,7 +205,7 @@ class SettingsScreen(Screen[None]):
     @work(exclusive=True, group="settings-test")
     async def test_connection(self, load_only: bool) -> None:
         """Health, latency and the served models of the profile in the form."""
-        from agentdeck.client import VLLMModel
+        from agentdeck.client.vllm import VLLMModel
 
         result = self.query_one("#test_result", Static)
         try:
@@ -246,8 +246,8 @@ class SettingsScreen(Screen[None]):
 
     def _save(self) -> None:
         """Write the file, read it back and reconnect with what it now says."""
-        from agentdeck.config import load_settings, save_settings
-        from agentdeck.configfile import backup_path, hand_edited
+        from agentdeck.config.file import backup_path, hand_edited
+        from agentdeck.config.settings import load_settings, save_settings
 
         settings = self.app.settings  # type: ignore[attr-defined]
         if self.app.run_in_flight:  # type: ignore[attr-defined]

@@ -26,7 +26,13 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agentdeck.tui.live import LiveRun, StepInfo, WorkerBuffer, WorkerState
-from agentdeck.tui.widgets.plaintext import TailWrapper, cell_len, fit, literal, wrap_line
+from agentdeck.tui.widgets.plaintext import (
+    TailWrapper,
+    cell_len,
+    fit,
+    literal,
+    wrap_line,
+)
 from agentdeck.tui.widgets.stream_view import StreamView
 from agentdeck.tui.widgets.worker_grid import WorkerGrid
 

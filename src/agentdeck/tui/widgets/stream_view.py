@@ -32,8 +32,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agentdeck.tui.live import WorkerBuffer
-from agentdeck.tui.widgets.markdown_blocks import BlockDoc, render_markdown
 from agentdeck.tui.widgets.lineapi import PlainLineCache, set_virtual_size
+from agentdeck.tui.widgets.markdown_blocks import BlockDoc, render_markdown
 from agentdeck.tui.widgets.plaintext import literal
 
 __all__ = ["StreamView"]

@@ -10,7 +10,8 @@ import abc
 from contextlib import aclosing
 from typing import Any, AsyncIterator
 
-from .types import ChatMessage, Completion, Delta, GenerationParams, StreamEvent, StreamFinished
+from ..events import Delta, StreamEvent, StreamFinished
+from ..types import ChatMessage, Completion, GenerationParams
 
 __all__ = ["BaseModel"]
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .configfile import Checker, check_base_url
-from .errors import ConfigError, ProfileNotFoundError, register_secret
+from ..errors import ConfigError, ProfileNotFoundError, register_secret
+from ..types import GenerationParams
+from .file import Checker, check_base_url
 from .profiles import DEMO, Profile, parse_profile
-from .types import GenerationParams
 
 __all__ = ["PARAM_NAMES", "active_profile", "concurrency", "file_profiles", "params",
            "warn_if_readable"]

@@ -21,21 +21,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
-from . import fsutil
-from .appendfiles import AppendFiles, create_soon
-from .errors import redact
-from .flushtimer import FLUSH_INTERVAL, FlushTimer
-from .manifest import (
-    MANIFEST,
-    UNFINISHED,
-    dump_manifest,
-    reset_entry,
-    totals,
-    worker_entry,
-)
-from .runinfo import writer_info
-from .sanitize import safe_filename
-from .types import (
+from .. import fsutil
+from ..errors import redact
+from ..events import (
     FirstToken,
     Retrying,
     RunFinished,
@@ -47,8 +35,20 @@ from .types import (
     WorkerFinished,
     WorkerQueued,
     WorkerStarted,
-    now,
 )
+from ..sanitize import safe_filename
+from ..types import now
+from .append_files import AppendFiles, create_soon
+from .flush_timer import FLUSH_INTERVAL, FlushTimer
+from .manifest import (
+    MANIFEST,
+    UNFINISHED,
+    dump_manifest,
+    reset_entry,
+    totals,
+    worker_entry,
+)
+from .run_info import writer_info
 
 __all__ = ["FLUSH_INTERVAL", "RunRecorder"]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .configfile import Checker
-from .errors import ConfigError
+from ..errors import ConfigError
+from .file import Checker
 
 __all__ = ["DEMO", "SIM_MODEL", "Profile", "Timeouts", "UIPrefs", "parse_profile", "parse_ui",
            "profile_table"]

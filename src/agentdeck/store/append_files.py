@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
-from .fsutil import FILE_MODE, touch_private
+from ..fsutil import FILE_MODE, touch_private
 
 __all__ = ["AppendFiles", "create_soon", "default_max_open"]
 

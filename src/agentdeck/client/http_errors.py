@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from .errors import (
+from ..errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from .types import now
+from ..types import now
 
 __all__ = ["FLUSH_INTERVAL", "FlushTimer"]
 

@@ -27,9 +27,12 @@ import orjson
 from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
-from . import __version__
-from .errors import AgentDeckError, ConfigError, InputError, register_secret
-from .httperrors import (
+from .. import __version__
+from ..errors import AgentDeckError, ConfigError, InputError, register_secret
+from ..events import Retrying, StreamEvent, StreamFinished
+from ..types import ChatMessage, Completion, GenerationParams
+from .gate import OpenGate
+from .http_errors import (
     TRANSPORT_ERRORS,
     error_from_status,
     error_from_transport,
@@ -38,22 +41,13 @@ from .httperrors import (
 )
 from .metrics import StreamClock
 from .model import BaseModel
-from .opengate import OpenGate
 from .retry import RetryPolicy
-from .serverinfo import ServerInfoMixin
-from .streamread import (
+from .routes import ServerInfoMixin
+from .stream import (
     first_token_error,
     read_events,
     read_not_a_stream,
     read_whole_reply,
-)
-from .types import (
-    ChatMessage,
-    Completion,
-    GenerationParams,
-    Retrying,
-    StreamEvent,
-    StreamFinished,
 )
 from .watchdog import Watchdog
 

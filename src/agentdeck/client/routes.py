@@ -15,8 +15,8 @@ from typing import Any
 import aiohttp
 import orjson
 
-from .errors import AgentDeckError, ProtocolError
-from .httperrors import (
+from ..errors import AgentDeckError, ProtocolError
+from .http_errors import (
     TRANSPORT_ERRORS,
     error_from_status,
     error_from_transport,

@@ -22,12 +22,12 @@ from typing import Any, Mapping
 
 import orjson
 
-from . import fsutil, paths
-from .errors import ConfigError, InputError
+from .. import fsutil, paths
+from ..errors import ConfigError, InputError
+from ..sanitize import is_safe_filename, safe_filename
 from .manifest import MANIFEST, new_manifest
 from .recorder import RunRecorder
-from .runinfo import RunInfo
-from .sanitize import is_safe_filename, safe_filename
+from .run_info import RunInfo
 
 __all__ = ["RunInfo", "RunRecorder", "RunStore", "new_run_id"]
 

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
-from . import __version__
-from .runinfo import writer_info
+from .. import __version__
+from .run_info import writer_info
 
 __all__ = ["FORMAT", "MANIFEST", "UNFINISHED", "dump_manifest", "new_manifest", "public_url",
            "reset_entry", "totals", "worker_entry"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from .types import StreamMetrics, now
+from ..types import StreamMetrics, now
 
 __all__ = ["StreamClock", "percentile"]
 

@@ -43,9 +43,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from . import paths, precedence
-from .configfile import Checker, bare_message, check_base_url, read_doc, write_doc
-from .errors import ConfigError, ProfileNotFoundError
+from .. import paths
+from ..errors import ConfigError, ProfileNotFoundError
+from ..types import GenerationParams
+from . import precedence
+from .file import Checker, bare_message, check_base_url, read_doc, write_doc
 from .profiles import (
     DEMO,
     SIM_MODEL,
@@ -56,7 +58,6 @@ from .profiles import (
     parse_ui,
     profile_table,
 )
-from .types import GenerationParams
 
 __all__ = [
     "DEMO",

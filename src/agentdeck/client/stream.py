@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from .errors import (
+from ..errors import (
     AgentDeckError,
     FirstTokenTimeoutError,
     MalformedChunkError,
@@ -25,18 +25,11 @@ from .errors import (
     StreamDisconnectedError,
     TruncatedStreamError,
 )
-from .httperrors import TRANSPORT_ERRORS, parse_error_body, request_id_of, snippet
+from ..events import ChoiceFinished, Delta, StreamEvent
+from ..types import ChoiceResult, Completion, Usage, now
+from .http_errors import TRANSPORT_ERRORS, parse_error_body, request_id_of, snippet
 from .metrics import StreamClock
 from .sse import SSEDecoder
-from .types import (
-    ChoiceFinished,
-    ChoiceResult,
-    Completion,
-    Delta,
-    StreamEvent,
-    Usage,
-    now,
-)
 from .watchdog import Watchdog
 
 __all__ = ["read_events", "read_not_a_stream", "read_whole_reply"]

@@ -13,8 +13,8 @@ from urllib.parse import unquote, urlsplit
 
 import tomli_w
 
-from . import fsutil
-from .errors import ConfigError, register_secret
+from .. import fsutil
+from ..errors import ConfigError, register_secret
 
 if sys.version_info >= (3, 11):
     import tomllib

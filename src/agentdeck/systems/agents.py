@@ -12,9 +12,10 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
-from .model import BaseModel
-from .systems.base import Orchestrator, WorkerOutcome, clip, json_params
-from .types import ChatMessage, EventListener
+from ..client.model import BaseModel
+from ..events import EventListener
+from ..types import ChatMessage
+from .base import Orchestrator, WorkerOutcome, clip, json_params
 
 __all__ = ["BaseAgent", "BasicAgent", "ContextAgent"]
 

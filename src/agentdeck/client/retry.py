@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import (
+from ..errors import (
     AgentDeckError,
     ConflictError,
     ConnectError,
