@@ -6,9 +6,10 @@ import argparse
 from typing import Any
 
 from ..errors import InputError
+from ..fsutil import read_text_file
 from .context import Ctx
 from .exitcodes import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, report
-from .inputs import check_output_dir, check_prompt, read_text_file
+from .inputs import check_output_dir, check_prompt
 from .output import TextPrinter
 
 __all__ = ["cmd_ask", "cmd_chain", "cmd_debate", "cmd_multi"]

@@ -12,9 +12,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..fsutil import read_text_file
 from .context import Ctx
 from .exitcodes import EXIT_OK, EXIT_PARTIAL
-from .inputs import check_output_dir, read_text_file
+from .inputs import check_output_dir
 
 __all__ = ["add_examples_command", "cmd_examples"]
 

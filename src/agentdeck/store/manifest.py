@@ -15,24 +15,47 @@ The endpoint URL is stored without credentials; the API key is never stored.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from dataclasses import fields, is_dataclass
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
 from .. import __version__
-from .run_info import writer_info
 
-__all__ = ["FORMAT", "MANIFEST", "UNFINISHED", "dump_manifest", "new_manifest", "public_url",
-           "reset_entry", "totals", "worker_entry"]
+__all__ = ["FORMAT", "HOST", "MANIFEST", "UNFINISHED", "dump_manifest", "new_manifest",
+           "public_url",
+           "process_start", "reset_entry", "totals", "worker_entry", "writer_info"]
 
+HOST = socket.gethostname()
 FORMAT = 1
 """Manifest format version, bumped when a field changes meaning."""
 MANIFEST = "run.json"
 UNFINISHED = frozenset({"queued", "running"})
 """Worker states that mean "not finished yet"."""
+
+
+def process_start(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (Linux ``/proc``), or None where unavailable.
+
+    Stored with the pid so a pid reused by an unrelated process is not taken for the writer.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def writer_info() -> dict[str, Any]:
+    """Who writes a run: pid, host and process start time, stored in the manifest."""
+    pid = os.getpid()
+    return {"pid": pid, "host": HOST, "start": process_start(pid)}
 
 
 def dump_manifest(manifest: Mapping[str, Any]) -> bytes:

@@ -47,8 +47,8 @@ from .manifest import (
     reset_entry,
     totals,
     worker_entry,
+    writer_info,
 )
-from .run_info import writer_info
 
 __all__ = ["FLUSH_INTERVAL", "RunRecorder"]
 

@@ -8,42 +8,22 @@ its workers that were queued or running. Reading never changes the files.
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from .manifest import HOST
 
-__all__ = ["RunInfo", "process_start", "writer_info"]
+__all__ = ["RunInfo"]
 
 _UNFINISHED = ("queued", "running")
-_HOST = socket.gethostname()
-
-
-def process_start(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (Linux ``/proc``), or None where unavailable.
-
-    Stored with the pid so a pid reused by an unrelated process is not taken for the writer.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rpartition(")")[2].split()
-    return fields[19] if len(fields) > 19 else None
-
-
-def writer_info() -> dict[str, Any]:
-    """Who writes a run: pid, host and process start time, stored in the manifest."""
-    pid = os.getpid()
-    return {"pid": pid, "host": _HOST, "start": process_start(pid)}
 
 
 def _writer_alive(writer: Any) -> bool:
     """False only when we can tell the writing process is gone; another host counts as alive."""
-    if not isinstance(writer, dict) or writer.get("host") != _HOST:
+    if not isinstance(writer, dict) or writer.get("host") != HOST:
         return True
     pid = writer.get("pid")
     if not isinstance(pid, int) or pid <= 0:

@@ -15,8 +15,8 @@ from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import Input, TextArea
 
-from agentdeck.cli.inputs import human_size, read_text_file
 from agentdeck.errors import InputError
+from agentdeck.fsutil import human_size, read_text_file
 
 __all__ = ["Attachment", "PromptBox", "load_attachment"]
 
