@@ -4,9 +4,10 @@
     ├── ConfigError                 settings file or value is wrong (path, line, key)
     │   └── ProfileNotFoundError
     ├── InputError                  bad user input: empty prompt, unreadable file, -n 0 ...
-    ├── TransportError              no usable HTTP response
+    ├── TransportError              no usable HTTP response (nothing came, or nothing in time)
     │   ├── ConnectError            host unreachable, refused, DNS, TLS
-    │   ├── ConnectTimeoutError
+    │   ├── ConnectTimeoutError     no connection within the connect timeout
+    │   ├── FirstTokenTimeoutError  no token before the first-token deadline
     │   └── ProtocolError           connection closed before the response, not HTTP
     ├── APIStatusError              the server answered with an error status
     │   ├── BadRequestError         400 / 422
@@ -19,7 +20,6 @@
     │   ├── RateLimitError          429
     │   └── ServerError             5xx
     └── StreamError                 the stream broke after it began; partial text attached
-        ├── FirstTokenTimeoutError  no token before the first-token deadline
         ├── StallError              no chunk within the idle timeout
         ├── StreamDisconnectedError connection lost mid-stream
         ├── TruncatedStreamError    stream ended without a finish reason for every choice
@@ -27,11 +27,13 @@
         └── ServerStreamError       an ``error`` object inside a 200 stream
 
 Messages never contain the API key: ``redact`` is applied to every message built from
-server or transport text.
+server or transport text. The facts the retry logic needs travel as declared fields of the
+base class (``body_started``, ``final``, ``headers``), set by the client where it learns them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
@@ -94,11 +96,23 @@ class AgentDeckError(Exception):
         status: int | None = None,
         request_id: str | None = None,
         body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        body_started: bool = False,
+        final: bool = False,
     ) -> None:
         self.message = redact(message)
         self.status = status
+        """The HTTP status of an error response; None when there was none."""
         self.request_id = request_id
         self.body = body
+        """The server's error body (parsed JSON when it was JSON)."""
+        self.headers = headers
+        """The error response's headers: ``RetryPolicy`` reads Retry-After from them."""
+        self.body_started = body_started
+        """A byte of the response body had arrived: a resend would not continue the text
+        already delivered, so the request is not sent again."""
+        self.final = final
+        """A resend cannot fix this (an untrusted certificate, an unknown host): no retry."""
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -150,6 +164,15 @@ class ConnectError(TransportError):
 
 class ConnectTimeoutError(TransportError):
     """Connecting took longer than the connect timeout."""
+
+
+class FirstTokenTimeoutError(TransportError):
+    """No token arrived before the first-token deadline (so there is no partial text).
+
+    A timeout before any answer, like ``ConnectTimeoutError``: the server may have sent
+    headers or empty chunks, but nothing the user could read. Not retried: the deadline is
+    how long the user agreed to wait, and a resend would start that wait over.
+    """
 
 
 class ProtocolError(TransportError):
@@ -214,10 +237,6 @@ class StreamError(AgentDeckError):
         self.partial = partial
         self.partial_reasoning = partial_reasoning
         super().__init__(message, **kw)
-
-
-class FirstTokenTimeoutError(StreamError):
-    """No token arrived before the first-token deadline."""
 
 
 class StallError(StreamError):

@@ -9,6 +9,7 @@ from ..errors import (
     AgentDeckError,
     AuthenticationError,
     ConfigError,
+    FirstTokenTimeoutError,
     InputError,
     ModelNotFoundError,
     PermissionDeniedError,
@@ -60,6 +61,8 @@ exit codes:
 _CLASSES: tuple[tuple[type[AgentDeckError], int, str], ...] = (
     (InputError, EXIT_BAD_INPUT, "bad input"),
     (ConfigError, EXIT_CONFIG, "configuration"),
+    # The server was reached but sent no token in time: not a connection failure.
+    (FirstTokenTimeoutError, EXIT_FAILED, "request failed"),
     (TransportError, EXIT_CONNECT, "connection"),
     (AuthenticationError, EXIT_AUTH, "authentication"),
     (PermissionDeniedError, EXIT_AUTH, "authentication"),

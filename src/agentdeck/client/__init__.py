@@ -14,7 +14,7 @@ from agentdeck import lazy_face
 _EXPORTS = {
     "BaseModel": "model",
     "VLLMModel": "vllm",
-    "normalize_api_url": "vllm",
+    "normalize_api_url": "endpoint",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_face(__name__, _EXPORTS)

@@ -157,6 +157,7 @@ def error_from_status(
     message, parsed = parse_error_body(body)
     kw: dict[str, Any] = {"status": status, "request_id": request_id_of(headers)}
     kw["body"] = parsed
+    kw["headers"] = headers  # Retry-After, read by RetryPolicy
     said = f": {message}" if message else ""
     reason = f"{status} {reason or ''}".rstrip()
 
@@ -224,20 +225,22 @@ def _status_class(status: int) -> type[APIStatusError]:
 def error_from_transport(exc: BaseException, url: str) -> TransportError:
     """Translate an aiohttp/OS exception raised before any response (the caller chains it).
 
-    An untrusted certificate or an unknown host name is marked ``_final``: resending cannot
-    fix either, so ``RetryPolicy`` does not retry it.
+    An untrusted certificate or an unknown host name is ``final``: resending cannot fix
+    either, so ``RetryPolicy`` does not retry it.
     """
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return _final(ConnectError(
+        return ConnectError(
             f"TLS certificate of {url} not trusted: {detail} (set the profile's ca_bundle, "
-            "or verify_tls = false if you really must)"
-        ))
+            "or verify_tls = false if you really must)",
+            final=True,
+        )
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         host = exc.host or url
-        return _final(ConnectError(
-            f"cannot resolve host {host} for {url}: {detail} (check the host name in api_url)"
-        ))
+        return ConnectError(
+            f"cannot resolve host {host} for {url}: {detail} (check the host name in api_url)",
+            final=True,
+        )
     if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ClientConnectorSSLError)):
         return ConnectError(f"TLS handshake with {url} failed: {detail}")
     if isinstance(exc, aiohttp.ClientProxyConnectionError):
@@ -256,9 +259,3 @@ def error_from_transport(exc: BaseException, url: str) -> TransportError:
                         aiohttp.ClientPayloadError, ConnectionError)):
         return ProtocolError(f"{url} closed the connection before answering: {detail}")
     return ProtocolError(f"{url}: {type(exc).__name__}: {detail}")
-
-
-def _final(error: TransportError) -> TransportError:
-    """Mark an error that a resend cannot fix (read by ``RetryPolicy.retryable``)."""
-    error._final = True  # type: ignore[attr-defined]
-    return error

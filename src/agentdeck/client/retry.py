@@ -57,8 +57,8 @@ class RetryPolicy:
             raise ValueError("backoff times must not be negative")
 
     def retryable(self, error: AgentDeckError) -> bool:
-        """True for an error that a resend may fix (the caller checks no body byte arrived)."""
-        if getattr(error, "_final", False):  # set by httperrors: certificate, DNS
+        """True for an error that a resend may fix (the caller checks ``body_started``)."""
+        if error.final:  # an untrusted certificate, an unknown host
             return False
         if isinstance(error, _RETRYABLE_ERRORS):
             return True

@@ -169,7 +169,7 @@ async def read_events(
                     elif obj.get("error") is not None or obj.get("object") == "error":
                         message, _ = parse_error_body(data)
                         said = f"server error inside the stream: {message}"
-                        raise partial(ServerStreamError, said, body=obj)
+                        raise partial(ServerStreamError, said, body=obj, body_started=True)
                     u = obj.get("usage")
                     if u:
                         usage = u
@@ -178,7 +178,7 @@ async def read_events(
                     text = data.decode("utf-8", "replace")
                     quoted = repr(text if len(text) <= 120 else text[:120] + "...")
                     message = f"malformed chunk from {base_url}: {quoted}"
-                    raise partial(MalformedChunkError, message) from None
+                    raise partial(MalformedChunkError, message, body_started=True) from None
             if pending:
                 for i, p in pending.items():
                     yield Delta(p[0], p[1], i, p[2])
@@ -191,7 +191,9 @@ async def read_events(
             if clock.first is None:
                 raise first_token_error(base_url, first_token_timeout) from None
             raise partial(
-                StallError, f"stream from {base_url} stalled: no chunk for idle_timeout={idle:g}s"
+                StallError,
+                f"stream from {base_url} stalled: no chunk for idle_timeout={idle:g}s",
+                body_started=True,
             ) from None
         raise
     except TRANSPORT_ERRORS as exc:
@@ -201,10 +203,11 @@ async def read_events(
             ) from exc
         detail = str(exc) or type(exc).__name__
         raise partial(
-            StreamDisconnectedError, f"connection to {base_url} lost mid-stream: {detail}"
+            StreamDisconnectedError,
+            f"connection to {base_url} lost mid-stream: {detail}",
+            body_started=True,
         ) from exc
-    except AgentDeckError as error:
-        error._body_started = True  # type: ignore[attr-defined]
+    except AgentDeckError:
         # raised inside a read: the text of its good chunks reaches the caller first
         for i, p in pending.items():
             yield Delta(p[0], p[1], i, p[2])
@@ -218,13 +221,12 @@ async def read_events(
             response.close()  # anything else: drop the connection so the server sees it
     if unfinished:
         missing = ", ".join(str(i) for i, r in enumerate(finish) if r is None)
-        error = partial(
+        raise partial(
             TruncatedStreamError,
             f"stream from {base_url} ended before a finish reason for choice {missing} "
             "(connection cut by a proxy or a server crash?)",
+            body_started=started,
         )
-        error._body_started = started  # type: ignore[attr-defined]
-        raise error
     parsed_usage = _usage(usage)
     end = now()
     result.append(
@@ -310,12 +312,11 @@ async def read_whole_reply(
         message, _ = parse_error_body(body)
         if isinstance(obj, dict) and message is not None:
             raise ServerStreamError(f"server error instead of a reply: {message}", body=obj)
-        error = ProtocolError(
+        raise ProtocolError(
             f"{base_url} answered 200 with JSON that is not a chat completion (not an "
-            f"OpenAI-compatible server? check api_url): {_snippet(body)!r}"
+            f"OpenAI-compatible server? check api_url): {_snippet(body)!r}",
+            body_started=True,  # a resend gets the same
         )
-        error._body_started = True  # type: ignore[attr-defined]  # a resend gets the same
-        raise error
     finished: list[ChoiceResult] = []
     for choice in choices:
         message = choice.get("message") or {}
@@ -370,12 +371,11 @@ async def read_not_a_stream(
     finally:
         response.close()
     ctype = response.headers.get("Content-Type") or "none"
-    error = ProtocolError(
+    raise ProtocolError(
         f"{base_url} answered 200 with content-type {ctype}, not an event stream (not an "
-        f"OpenAI-compatible server? check api_url): {_snippet(body)!r}"
+        f"OpenAI-compatible server? check api_url): {_snippet(body)!r}",
+        body_started=True,  # a resend gets the same page
     )
-    error._body_started = True  # type: ignore[attr-defined]
-    raise error
     yield  # an async generator like the other readers  # pragma: no cover
 
 

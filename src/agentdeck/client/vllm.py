@@ -6,31 +6,29 @@ than httpx because its C HTTP parser costs a few microseconds per streamed chunk
 httpx+h11 cost ~25 us: measured on vLLM-framed streams (one HTTP chunk per event), httpx could
 not get 10x below the openai SDK nor carry 50k tokens/s on a fraction of a core.
 
-The parts live beside it: ``sse`` (decoding), ``streamread`` (the hot loop), ``retry``
-(policy), ``httperrors`` (translation), ``metrics`` (timings), ``watchdog`` (first-token and
-idle deadlines), ``serverinfo`` (models, health, /metrics, tokenize).
+The parts live beside it: ``endpoint`` (URL, credentials, proxies, TLS), ``sse`` (decoding),
+``stream`` (the hot loop), ``retry`` (policy), ``http_errors`` (translation), ``gate`` (spreads
+opens over loop turns), ``metrics`` (timings), ``watchdog`` (first-token and idle deadlines),
+``routes`` (models, health, /metrics, tokenize).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 import orjson
-from aiohttp.helpers import get_env_proxy_for_url
-from yarl import URL
 
 from .. import __version__
 from ..errors import AgentDeckError, ConfigError, InputError, register_secret
 from ..events import Retrying, StreamEvent, StreamFinished
 from ..types import ChatMessage, Completion, GenerationParams
+from .endpoint import env_proxy, normalize_api_url, split_userinfo, ssl_setting
 from .gate import OpenGate
 from .http_errors import (
     TRANSPORT_ERRORS,
@@ -51,78 +49,9 @@ from .stream import (
 )
 from .watchdog import Watchdog
 
-__all__ = ["VLLMModel", "normalize_api_url"]
+__all__ = ["VLLMModel"]
 
 _ERROR_BODY_LIMIT = 64 * 1024
-
-
-def normalize_api_url(api_url: str) -> tuple[str, str]:
-    """``(server root, /v1 base)`` from a URL given with or without ``/v1`` or a slash.
-
-    ``http://h:8000``, ``http://h:8000/``, ``http://h:8000/v1/`` and even
-    ``http://h:8000/v1/chat/completions`` all give ``("http://h:8000", "http://h:8000/v1")``.
-    """
-    url = (api_url or "").strip()
-    if "://" not in url:
-        raise ConfigError(
-            f"api_url {api_url!r} needs a scheme, e.g. http://{url or 'localhost:8000'}/v1",
-            key="api_url",
-        )
-    scheme = url.split("://", 1)[0].lower()
-    if scheme not in ("http", "https"):
-        raise ConfigError(f"api_url {api_url!r} must start with http:// or https://", key="api_url")
-    url = url.rstrip("/")
-    for suffix in ("/chat/completions", "/v1"):
-        if url.endswith(suffix):
-            url = url[: -len(suffix)].rstrip("/")
-    return url, url + "/v1"
-
-
-def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
-    """``(url without user:pass@, user, password)``; user and password are percent-decoded."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, None, None
-    host = parts.netloc.rpartition("@")[2]
-    user = unquote(parts.username) if parts.username is not None else None
-    password = unquote(parts.password) if parts.password is not None else None
-    return urlunsplit(parts._replace(netloc=host)), user, password
-
-
-def _env_proxy(url: str) -> dict[str, Any]:
-    """``proxy=``/``proxy_auth=`` for ``url`` from HTTP(S)_PROXY / NO_PROXY, or nothing.
-
-    The session runs with ``trust_env=False`` because aiohttp's trust_env also reads
-    ~/.netrc for the target host, which collides with our Authorization header (a ValueError
-    on every request) or sends the netrc password to the server. Proxy credentials come from
-    the proxy URL (or a netrc entry for the proxy host); an https:// target goes through a
-    CONNECT tunnel, so the proxy never sees the API key.
-    """
-    try:
-        proxy, auth = get_env_proxy_for_url(URL(url))
-    except LookupError:  # no proxy configured for this scheme, or NO_PROXY matches the host
-        return {}
-    if auth is not None:
-        register_secret(auth.password)
-        # Back into the proxy URL: aiohttp sends it as Proxy-Authorization, to the proxy only
-        # (proxy_auth= is deprecated, and proxy_headers= is used only for CONNECT tunnels).
-        proxy = proxy.with_user(auth.login).with_password(auth.password)
-    return {"proxy": proxy}
-
-
-def _ssl_setting(verify: bool | str | Path | ssl.SSLContext) -> bool | ssl.SSLContext:
-    if isinstance(verify, (bool, ssl.SSLContext)):
-        return verify
-    return _ca_bundle_context(str(verify))
-
-
-@functools.lru_cache(maxsize=8)
-def _ca_bundle_context(cafile: str) -> ssl.SSLContext:
-    """One context per CA bundle per process: loading certificates takes a while."""
-    try:
-        return ssl.create_default_context(cafile=cafile)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"cannot load CA bundle {cafile}: {exc}", key="ca_bundle") from exc
 
 
 class VLLMModel(ServerInfoMixin, BaseModel):
@@ -145,6 +74,8 @@ class VLLMModel(ServerInfoMixin, BaseModel):
         default_params: generation params applied under every call's params.
         http_client: bring your own ``aiohttp.ClientSession`` (``close_client`` leaves it open).
     """
+
+    strict_stream = True  # a server's stream without a finish reason is a TruncatedStreamError
 
     def __init__(
         self,
@@ -188,7 +119,7 @@ class VLLMModel(ServerInfoMixin, BaseModel):
         self.max_connections = int(max_connections)
         self.retry = RetryPolicy(max_attempts, backoff_base, backoff_max, retry_after_max)
         self.default_params = default_params
-        self._ssl = _ssl_setting(verify)
+        self._ssl = ssl_setting(verify)
         self._chat_url = self.base_url + "/chat/completions"
         self._headers = {
             "Content-Type": "application/json",
@@ -241,7 +172,7 @@ class VLLMModel(ServerInfoMixin, BaseModel):
         """Request options honouring HTTP(S)_PROXY / NO_PROXY; read once per URL per session."""
         options = self._proxies.get(url)
         if options is None:
-            options = self._proxies[url] = _env_proxy(url)
+            options = self._proxies[url] = env_proxy(url)
         return options
 
     async def close_client(self) -> None:
@@ -319,11 +250,11 @@ class VLLMModel(ServerInfoMixin, BaseModel):
                 except AgentDeckError as error:
                     if (
                         attempt >= policy.max_attempts
-                        or getattr(error, "_body_started", False)
+                        or error.body_started
                         or not policy.retryable(error)
                     ):
                         raise
-                    delay = policy.delay(attempt, getattr(error, "_headers", None))
+                    delay = policy.delay(attempt, error.headers)
                     reason = str(error)
                 yield Retrying(attempt, policy.max_attempts, delay, reason)
                 await asyncio.sleep(delay)
@@ -372,7 +303,7 @@ class VLLMModel(ServerInfoMixin, BaseModel):
                 available = [str(m.get("id", "?")) for m in await self.list_models()]
             except AgentDeckError:
                 available = None
-        error = error_from_status(
+        return error_from_status(
             response.status,
             response.reason,
             response.method,
@@ -383,8 +314,6 @@ class VLLMModel(ServerInfoMixin, BaseModel):
             model=self.model_name,
             available=available,
         )
-        error._headers = response.headers  # type: ignore[attr-defined]  # for Retry-After
-        return error
 
 
 async def _read_limited(response: aiohttp.ClientResponse) -> bytes:
