@@ -15,7 +15,6 @@ import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
@@ -130,10 +129,10 @@ SCENES: dict[str, Scene] = {
 async def shoot(name: str, scene: Scene, size: tuple[int, int]) -> Path:
     """Run the app at ``size`` through ``scene`` and save an SVG of the screen."""
     from agentdeck.config.settings import load_settings
+    from agentdeck.sim import SimConfig
     from agentdeck.tui.app import AgentDeckApp
-    from agentdeck.tui.backend import demo_sim_config
 
-    sim = replace(demo_sim_config(), **SIM_CHANGES.get(name, {}))
+    sim = SimConfig.demo(**SIM_CHANGES.get(name, {}))
     app = AgentDeckApp(load_settings(env={}), demo=True, sim_config=sim)
     filename = f"{name}-{size[0]}x{size[1]}.svg"
     async with app.run_test(size=size) as pilot:

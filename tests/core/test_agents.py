@@ -25,7 +25,7 @@ from agentdeck.systems.agents import BasicAgent, ContextAgent
 async def test_basic_agent_returns_streamed_text_and_records_it() -> None:
     events: list[object] = []
     async with sim_model() as (_, model):
-        agent = BasicAgent("basic_001", model, listeners=[events.append])
+        agent = BasicAgent("basic_001", model, listeners=[events.append], store=RunStore())
         text = await agent.run("Explain async", max_tokens=12)
     streamed = "".join(e.content for e in events if isinstance(e, TextDelta))
     assert text == streamed and text
@@ -73,7 +73,7 @@ async def test_reasoning_is_wrapped_in_think_tags_like_call_stream() -> None:
 async def test_a_broken_stream_raises_and_keeps_the_partial_text_on_disk() -> None:
     events: list[object] = []
     async with sim_model() as (_, model):
-        agent = BasicAgent("b", model, listeners=[events.append])
+        agent = BasicAgent("b", model, listeners=[events.append], store=RunStore())
         with pytest.raises(StreamDisconnectedError):
             await agent.run("Go", max_tokens=20, sim={"fault": "disconnect", "after": 3})
     failed = [e for e in events if isinstance(e, WorkerFailed)]
@@ -86,7 +86,7 @@ async def test_a_broken_stream_raises_and_keeps_the_partial_text_on_disk() -> No
 
 async def test_cancel_stops_the_request_and_keeps_what_arrived() -> None:
     async with sim_model(tokens_per_s=200.0, output_tokens=400) as (sim, model):
-        agent = BasicAgent("c", model)
+        agent = BasicAgent("c", model, store=RunStore())
 
         def stop_after_text(event: object) -> None:
             if isinstance(event, TextDelta):
@@ -112,11 +112,12 @@ async def test_n_above_one_is_refused_before_anything_is_sent(make: str) -> None
     from agentdeck.errors import InputError
     from agentdeck.systems import Debate, MultiCallSystem
 
+    store = RunStore()
     async with sim_model() as (sim, model):
         runner = {
-            "agent": lambda: BasicAgent("a", model).run("Hi", n=3),
-            "multi": lambda: MultiCallSystem("m", model).run("Hi", 2, None, "o", n=3),
-            "debate": lambda: Debate("d", model, agents=2, rounds=0).run("Hi", n=3),
+            "agent": lambda: BasicAgent("a", model, store=store).run("Hi", n=3),
+            "multi": lambda: MultiCallSystem("m", model, store=store).run("Hi", 2, None, "o", n=3),
+            "debate": lambda: Debate("d", model, agents=2, rounds=0, store=store).run("Hi", n=3),
         }[make]
         with pytest.raises(InputError, match="n=3 asks for 3 answers per request"):
             await runner()

@@ -46,7 +46,7 @@ async def test_a_long_document_is_cut_into_20_plus_chunks_at_sentence_ends() -> 
     text = document(1100)
     events: list[Any] = []
     async with sim_model(max_model_len=1024) as (sim, model):
-        chain = ChainOfAgents("c", model, listeners=[events.append])
+        chain = ChainOfAgents("c", model, listeners=[events.append], store=RunStore())
         answer = await chain.run(QUESTION, text)
         result = chain.last_result
         limit = result.budget.chunk
@@ -98,7 +98,7 @@ async def test_a_context_length_400_shrinks_the_chunk_and_retries_once() -> None
     # Units fill their max_tokens, so chunk 2 (chunk + a full unit) overflows the real window.
     async with sim_model(max_model_len=1024, output_tokens=400) as (sim, model):
         model.reported_window = 1400  # the server holds less than it reports
-        chain = ChainOfAgents("c", model, listeners=[events.append])
+        chain = ChainOfAgents("c", model, listeners=[events.append], store=RunStore())
         answer = await chain.run(QUESTION, document(300))
         assert sim.stats.by_status[400] == 1
     retries = [e for e in events if isinstance(e, Retrying)]
@@ -141,7 +141,7 @@ async def test_query_less_workers_summarise_and_the_manager_gets_the_task() -> N
 async def test_a_failed_step_raises_and_the_units_so_far_stay_on_disk() -> None:
     async with sim_model(max_model_len=1024,
                          fault_schedule={3: {"fault": "disconnect", "after": 2}}) as (_, model):
-        chain = ChainOfAgents("c", model)
+        chain = ChainOfAgents("c", model, store=RunStore())
         with pytest.raises(StreamDisconnectedError):
             await chain.run(QUESTION, document(300))
     info = RunStore().load_run(chain.last_run_id)
@@ -153,7 +153,7 @@ async def test_a_failed_step_raises_and_the_units_so_far_stay_on_disk() -> None:
 
 async def test_bad_input_is_refused_before_any_request() -> None:
     async with sim_model(max_model_len=1024) as (sim, model):
-        chain = ChainOfAgents("c", model)
+        chain = ChainOfAgents("c", model, store=RunStore())
         with pytest.raises(InputError, match="long text is empty"):
             await chain.run(QUESTION, "   ")
         with pytest.raises(InputError, match="question is empty"):
@@ -167,7 +167,7 @@ async def test_cancel_stops_the_chain_and_keeps_the_units_so_far() -> None:
     """Regression: with an unpaced server the whole step arrived in one read, so the cancel
     landed after the step had finished; a paced stream makes "cancel mid-step" real."""
     async with sim_model(max_model_len=1024, tokens_per_s=400) as (sim, model):
-        chain = ChainOfAgents("c", model)
+        chain = ChainOfAgents("c", model, store=RunStore())
 
         def stop_at_third_chunk(event: object) -> None:
             if isinstance(event, TextDelta) and event.worker_id == "chunk-03":

@@ -13,7 +13,7 @@ from agentdeck.systems.aggregate import majority_vote
 
 async def test_each_seat_answers_then_revises_seeing_the_others_latest_answers() -> None:
     async with sim_model() as (_, model):
-        debate = Debate("d", model, agents=3, rounds=2)
+        debate = Debate("d", model, agents=3, rounds=2, store=RunStore())
         result = await debate.run("What is 6 x 7?", max_tokens=8)
     assert len(model.sent) == 9  # 3 seats x (1 independent answer + 2 revisions)
     by_seat_round = {}
@@ -49,7 +49,7 @@ async def test_short_answers_get_a_majority_vote() -> None:
 async def test_a_failed_seat_sits_out_and_the_run_is_partial() -> None:
     # One call at a time, so request 2 is seat 2's first answer; a 400 is never retried.
     async with sim_model(fault_schedule={2: {"fault": "status", "status": 400}}) as (_, model):
-        debate = Debate("d", model, agents=3, rounds=1, concurrency=1)
+        debate = Debate("d", model, agents=3, rounds=1, concurrency=1, store=RunStore())
         result = await debate.run("Q?", max_tokens=6)
     assert result.failed == ["seat2-r0"]
     assert result.answers[1] == "" and result.answers[0] and result.answers[2]

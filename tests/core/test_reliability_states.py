@@ -17,7 +17,7 @@ async def test_steps_a_failed_chain_never_ran_are_cancelled_not_interrupted(caps
     "interrupted", which the CLI and the app explain as "the process died"."""
     async with sim_model(fault_schedule={2: {"fault": "disconnect", "after": 3}},
                          max_model_len=600) as (_, model):
-        chain = ChainOfAgents("c", model)
+        chain = ChainOfAgents("c", model, store=RunStore())
         try:
             await chain.run("What is it about?", LONG, max_tokens=20)
         except StreamDisconnectedError:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.config.settings import load_settings
+from agentdeck.connect import ServerStatus
 from agentdeck.errors import ConnectError
 from agentdeck.events import (
     FirstToken,
@@ -29,7 +30,6 @@ from agentdeck.tui.live import LiveRun
 from agentdeck.tui.screens.main import MainScreen
 from agentdeck.tui.widgets.output_pane import OutputPane
 from agentdeck.tui.widgets.prompt_box import PromptBox
-from agentdeck.tui.widgets.status_line import ServerStatus
 from agentdeck.tui.widgets.system_picker import SystemPicker
 from agentdeck.types import StreamMetrics, Usage
 
@@ -61,14 +61,14 @@ class FixedModel:
 
 
 class FixedBackend:
-    """Stands in for ``Backend`` in snapshots: connected, healthy, no sockets."""
+    """Stands in for the app's ``Connection`` in snapshots: connected, healthy, no sockets."""
 
     demo = False
     sim = None
     model = FixedModel()
     profile_name = "gpu-box"
 
-    async def connect(self, settings: Any = None) -> None:
+    async def open(self, settings: Any = None) -> None:
         return None
 
     async def poll(self) -> ServerStatus:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from apptools import connected, make_app
 
-from agentdeck.tui.widgets.status_line import ServerStatus, StatusLine
+from agentdeck.connect import ServerStatus
+from agentdeck.tui.widgets.status_line import StatusLine
 from agentdeck.tui.widgets.system_picker import SystemPicker
 
 MAIN_ACTIONS = {

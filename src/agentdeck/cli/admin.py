@@ -14,7 +14,7 @@ __all__ = ["add_admin_commands", "cmd_models", "cmd_runs"]
 
 async def cmd_models(ctx: Ctx) -> int:
     """List the models the endpoint serves (with context length when known)."""
-    from .connect import model_ids
+    from ..connect import model_ids
 
     async with ctx.connect() as model:
         listing = await model.list_models()

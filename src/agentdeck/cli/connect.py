@@ -1,70 +1,42 @@
-"""Opening the model a command talks to: the active profile's endpoint or the simulator."""
+"""The model a command talks to, through the core's ``connect``, with its choices on stderr."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ..errors import ModelNotFoundError
 from .output import Output
 
-__all__ = ["model_ids", "open_model"]
+if TYPE_CHECKING:
+    from ..client.vllm import VLLMModel
+    from ..config.settings import Settings
 
+__all__ = ["open_model"]
 
-def model_ids(listing: Any) -> list[str]:
-    """Model names from a ``list_models()`` answer (names, dicts with ``id`` or objects)."""
-    ids: list[str] = []
-    for item in listing or ():
-        if isinstance(item, str):
-            ids.append(item)
-        elif isinstance(item, dict) and item.get("id"):
-            ids.append(str(item["id"]))
-        elif getattr(item, "id", None):
-            ids.append(str(item.id))
-    return ids
+NO_ENDPOINT = "no endpoint configured: set --base-url, VLLM_API_URL or a profile in the config file"
+"""Why the simulator runs when nobody asked for it."""
 
 
 @contextlib.asynccontextmanager
-async def open_model(settings: Any, out: Output, *, demo: bool = False) -> AsyncIterator[Any]:
-    """Yield a connected ``VLLMModel``; start an in-process simulator when asked or needed.
+async def open_model(settings: Settings, out: Output, *, demo: bool = False
+                     ) -> AsyncIterator[VLLMModel]:
+    """Yield the connected model; stderr says when it is the simulator or a picked model.
 
-    The simulator runs when ``--demo`` is given or the active profile is the built-in one
-    (nothing configured); either way stderr says so. A profile without a model uses the
-    first model the server lists.
+    The simulator (``SimConfig.quick()``: plain answers) runs when ``--demo`` is given or the
+    active profile is the built-in one.
     """
-    from ..client.vllm import VLLMModel
-    from ..config.profiles import SIM_MODEL
+    from ..connect import connect
+    from ..sim import SimConfig
 
-    profile = settings.profile
     for warning in settings.warnings:
         out.note(warning)
-    async with contextlib.AsyncExitStack() as stack:
-        if demo or profile.is_builtin_sim:
-            from ..sim import SimConfig, SimServer
-
-            name = (profile.model or SIM_MODEL) if profile.is_builtin_sim else SIM_MODEL
-            sim = await stack.enter_async_context(SimServer(SimConfig(models=(name,))))
-            why = ("--demo" if demo else "no endpoint configured: set --base-url, "
-                   "VLLM_API_URL or a profile in the config file")
-            out.note(f"using the built-in simulator at {sim.base_url} ({why})")
-            model = VLLMModel(name, sim.base_url, default_params=None)
-            stack.push_async_callback(model.close_client)
-        else:
-            timeouts = profile.timeouts
-            verify: Any = (profile.ca_bundle or True) if profile.verify_tls else False
-            model = VLLMModel(
-                profile.model or "unset", profile.base_url, profile.api_key,
-                connect_timeout=timeouts.connect, first_token_timeout=timeouts.first_token,
-                idle_timeout=timeouts.idle, max_attempts=profile.max_retries + 1, verify=verify,
-            )
-            stack.push_async_callback(model.close_client)
-            if not profile.model:
-                ids = model_ids(await model.list_models())
-                if not ids:
-                    raise ModelNotFoundError(
-                        f"{profile.base_url} lists no models; pass --model NAME")
-                model.model_name = ids[0]
-                out.note(f"using model {ids[0]} (the first the server lists; --model picks "
-                         "another)")
-        yield model
+    async with connect(settings, demo=demo, sim_config=SimConfig.quick()) as conn:
+        assert conn.model is not None  # open() either returns a model or raises
+        if conn.sim is not None:
+            why = "--demo" if demo else NO_ENDPOINT
+            out.note(f"using the built-in simulator at {conn.sim.base_url} ({why})")
+        if conn.picked_first:
+            out.note(f"using model {conn.model.model_name} (the first the server lists; "
+                     "--model picks another)")
+        yield conn.model

@@ -18,6 +18,7 @@ The file format (every key optional)::
 
     default_profile = "local"
     concurrency = 16
+    record = false              # true: agents and systems called from Python keep their runs
     [params]                    # temperature, max_tokens, top_p, stop, seed, n, penalties;
     temperature = 0.7           # other keys (top_k, min_p, ...) are passed to the server as is
     [ui]
@@ -68,12 +69,13 @@ __all__ = [
     "UIPrefs",
     "delete_profile",
     "load_settings",
+    "records_library_runs",
     "save_settings",
     "set_profile",
 ]
 
 DEFAULT_CONCURRENCY = precedence.DEFAULT_CONCURRENCY
-_TOP_KEYS = {"default_profile", "concurrency", "params", "ui", "profiles"}
+_TOP_KEYS = {"default_profile", "concurrency", "record", "params", "ui", "profiles"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class Settings:
     """Default generation params for every request (None fields: server default)."""
     concurrency: int = DEFAULT_CONCURRENCY
     """Most requests in flight at once for one run."""
+    record: bool = False
+    """The file's ``record``: library calls keep their runs without ``store=`` (front ends do)."""
     ui: UIPrefs = field(default_factory=UIPrefs)
     """Preferences of the terminal app."""
     default_profile: str | None = None
@@ -156,7 +160,8 @@ def load_settings(
 
     return Settings(
         profile=profile, profiles=MappingProxyType(all_profiles), params=params,
-        concurrency=concurrency, ui=ui, default_profile=default_profile, path=cfg,
+        concurrency=concurrency, record=_record(doc, check), ui=ui,
+        default_profile=default_profile, path=cfg,
         source=MappingProxyType(source), warnings=tuple(warnings),
     )
 
@@ -192,6 +197,24 @@ def _validate(doc: Mapping[str, Any], check: Checker | None = None) -> None:
         check.value("concurrency", doc["concurrency"], "int", minimum=1)
     if "default_profile" in doc:
         check.value("default_profile", doc["default_profile"], "str")
+    _record(doc, check)
+
+
+def _record(doc: Mapping[str, Any], check: Checker) -> bool:
+    return check.value("record", doc["record"], "bool") if "record" in doc else False
+
+
+def records_library_runs(path: str | os.PathLike[str] | None = None) -> bool:
+    """The file's ``record``: whether agents and systems called from Python keep their runs.
+
+    Only that key is read and checked: a script must not fail on a profile it never uses.
+
+    Raises:
+        ConfigError: the file is not valid TOML, or ``record`` is not true or false.
+    """
+    cfg = Path(path).expanduser() if path is not None else paths.config_file()
+    doc, text = read_doc(cfg)
+    return _record(doc, Checker(cfg, text))
 
 
 def save_settings(settings_or_doc: Settings | Mapping[str, Any],

@@ -6,7 +6,8 @@ Used for the demo (the app's default endpoint), the tests and the benchmarks::
         model = VLLMModel("sim-model", sim.base_url)        # sim.root_url has no /v1
         print(sim.stats.in_flight, sim.stats.disconnects)
 
-``SimConfig.demo()`` is a lively setup for the app (varied lengths, a reasoning phase);
+``SimConfig.demo()`` is the app's built-in endpoint (varied lengths, a reasoning phase) and
+``SimConfig.quick()`` the headless CLI's (plain answers);
 ``agentdeck sim`` / ``python -m agentdeck.sim`` serves one from a shell (``cli_main``).
 
 Routes: POST /v1/chat/completions (streaming or not, n > 1, reasoning), GET /v1/models (with

@@ -63,17 +63,26 @@ class SimConfig:
 
     @classmethod
     def demo(cls, **overrides: Any) -> SimConfig:
-        """A lively setup for the app's built-in endpoint: varied lengths, a reasoning phase."""
+        """The built-in endpoint of the app: lively pacing, varied lengths, a reasoning phase."""
         lively: dict[str, Any] = {
-            "tokens_per_s": 60.0,
-            "ttft": 0.3,
-            "prefill_tokens_per_s": 20000.0,
-            "output_tokens": 220,
+            "tokens_per_s": 55.0,
+            "ttft": 0.4,
+            "output_tokens": 320,
             "output_tokens_jitter": 0.4,
             "reasoning": True,
             "reasoning_tokens": 40,
+            "max_num_seqs": 24,
         }
         return cls(**{**lively, **overrides})
+
+    @classmethod
+    def quick(cls, **overrides: Any) -> SimConfig:
+        """The built-in endpoint of the headless CLI: plain answers at the default pace.
+
+        No reasoning phase: stdout carries only the answer, and reasoning would use up a
+        small ``--max-tokens`` before any of it.
+        """
+        return cls(**overrides)
 
     def __post_init__(self) -> None:
         if isinstance(self.models, str):

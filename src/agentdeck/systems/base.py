@@ -1,8 +1,9 @@
 """Shared base of every agent and system: listeners, the run store, runs and cancellation.
 
 A *run* is one call of a system's ``run()``: it gets a run id, one semaphore (the concurrency
-cap), a recorder writing it to the run store (unless ``store=False``) and the worker machinery
-of ``systems.run.Run``. Events go to the recorder first, then to every listener, synchronously.
+cap), a recorder writing it to the run store when there is one (see ``Orchestrator``) and the
+worker machinery of ``systems.run.Run``. Events go to the recorder first, then to every
+listener, synchronously.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..client.model import BaseModel
+from ..config.settings import records_library_runs
 from ..errors import InputError
 from ..events import EventListener, RunStarted
+from ..store.runs import RunStore, new_run_id
 from ..types import GenerationParams
 from .run import Run, Sink, WorkerOutcome, think_text
 
@@ -63,14 +66,23 @@ def json_params(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class _StoreChoice:
-    """Resolved ``store=`` argument: None means the default RunStore, False none."""
+    """The ``store=`` argument and, once a run needed it, the store it stands for."""
 
     value: Any = None
-    default: Any = field(default=None, repr=False)
+    resolved: bool = field(default=False, repr=False)
+    store: RunStore | None = field(default=None, repr=False)
 
 
 class Orchestrator:
-    """Base of agents and systems: listeners, the run store, concurrency and cancellation."""
+    """Base of agents and systems: listeners, the run store, concurrency and cancellation.
+
+    Args:
+        model: the model every request goes through.
+        listeners: called with every run event, synchronously.
+        store: where runs are recorded: a ``RunStore``, True for the default one, False for
+            none; None records only when the config file says ``record = true``.
+        concurrency: most requests in flight at once (None: no cap).
+    """
 
     system = "system"
     """The name recorded in run manifests and ``RunStarted``."""
@@ -80,7 +92,7 @@ class Orchestrator:
         model: BaseModel,
         *,
         listeners: Iterable[EventListener] = (),
-        store: Any = None,
+        store: RunStore | bool | None = None,
         concurrency: int | None = None,
     ) -> None:
         if concurrency is not None and concurrency < 1:
@@ -104,6 +116,11 @@ class Orchestrator:
         """Folder of the latest run in the run store, or None when not recorded."""
         run = self._last_run
         return getattr(run.recorder, "dir", None) if run and run.recorder else None
+
+    def worker_file(self, worker_id: str) -> str | None:
+        """The run store's file of a worker of the latest run, or None when not recorded."""
+        run = self._last_run
+        return str(run.recorder.worker_path(worker_id)) if run and run.recorder else None
 
     def add_listener(self, listener: EventListener) -> None:
         """Receive every run event of later runs (synchronously, so keep it quick)."""
@@ -130,18 +147,22 @@ class Orchestrator:
 
     # ------------------------------------------------------------------ run lifecycle
 
-    def _resolve_store(self) -> Any:
-        choice = self._store
-        if choice.value is False:
-            return None
-        if choice.value is not None and choice.value is not True:
-            return choice.value
-        if choice.default is None:
-            # Deferred: an unrecorded run never touches the store module.
-            from ..store.runs import RunStore
+    def _resolve_store(self) -> RunStore | None:
+        """The store runs are recorded in; None records nothing (no hidden disk writes).
 
-            choice.default = RunStore()
-        return choice.default
+        ``store=`` a RunStore records there, True in the default RunStore, False nowhere;
+        None (a plain library call) records only when the config file says ``record = true``.
+        The CLI and the app pass their store.
+        """
+        choice = self._store
+        if not choice.resolved:
+            value = choice.value
+            if value is None:
+                value = records_library_runs()
+            if value is True:
+                value = RunStore()
+            choice.store, choice.resolved = (None if value is False else value), True
+        return choice.store
 
     def _open_run(
         self,
@@ -166,7 +187,7 @@ class Orchestrator:
             )
             run_id = recorder.run_id
         else:
-            run_id = _new_run_id(self.system)
+            run_id = new_run_id(self.system)  # the same ids whether or not the run is recorded
         run = Run(self.model, run_id, list(self._listeners), concurrency, recorder)
         self._active.append(run)
         self._last_run = run
@@ -199,11 +220,3 @@ def _endpoint(model: BaseModel) -> str | None:
         if isinstance(value, str):
             return value
     return None
-
-
-def _new_run_id(system: str) -> str:
-    from ..store.runs import (
-        new_run_id,  # same id scheme whether or not the run is recorded
-    )
-
-    return new_run_id(system)

@@ -9,9 +9,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from agentdeck.connect import Connection
 from agentdeck.errors import AgentDeckError
 
-from .backend import Backend
 from .messages import ConnectionChanged
 
 __all__ = ["AgentDeckApp"]
@@ -38,7 +38,8 @@ class AgentDeckApp(App[int]):
         super().__init__()
         self.settings = settings
         """The settings in force; replaced (never mutated) when the settings screen saves."""
-        self.backend = Backend(settings, demo=demo, sim_config=sim_config)
+        self.backend = Connection(settings, demo=demo, sim_config=sim_config)
+        """The model (and the simulator in demo mode) for the settings in force."""
         if store is None:
             from agentdeck.store.runs import RunStore
 
@@ -76,7 +77,7 @@ class AgentDeckApp(App[int]):
 
     async def _connect(self, settings: Any | None) -> None:
         try:
-            await self.backend.connect(settings)
+            await self.backend.open(settings)
         except AgentDeckError as exc:
             self.notify(
                 str(exc),

@@ -7,6 +7,7 @@ written to the file (``config.save_settings`` keeps env and flag values out).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,7 +20,6 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from agentdeck.errors import AgentDeckError, ConfigError
 
-from ..backend import measure_latency
 from ..keyorder import after_typed_keys
 from ..settings_form import key_note, ui_num_calls, with_form_values
 
@@ -205,7 +205,7 @@ class SettingsScreen(Screen[None]):
     @work(exclusive=True, group="settings-test")
     async def test_connection(self, load_only: bool) -> None:
         """Health, latency and the served models of the profile in the form."""
-        from agentdeck.client.vllm import VLLMModel
+        from agentdeck.connect import connect
 
         result = self.query_one("#test_result", Static)
         try:
@@ -213,33 +213,22 @@ class SettingsScreen(Screen[None]):
         except AgentDeckError as exc:
             result.update(f"✕ {exc}")
             return
-        if profile.is_builtin_sim:
-            model = self.app.backend.model  # type: ignore[attr-defined]
-            owned = False
-        else:
-            model = VLLMModel(
-                profile.model or "(any)",
-                profile.base_url,
-                profile.api_key,
-                verify=profile.ssl_verify(),
-            )
-            owned = True
         result.update("testing…")
         try:
-            latency = await measure_latency(model) * 1000
-            names = [str(m.get("id")) for m in await model.list_models()]
+            if profile.is_builtin_sim:  # the simulator the app already runs
+                latency, names = await _probe(self.app.backend.model)  # type: ignore[attr-defined]
+            else:  # as a run would connect: the profile's timeouts, retries, TLS and key
+                settings = replace(self.app.settings, profile=profile)  # type: ignore[attr-defined]
+                async with connect(settings) as conn:
+                    latency, names = await _probe(conn.model)
         except AgentDeckError as exc:
             result.update(f"✕ {exc.kind}: {exc}")
             return
-        finally:
-            if owned:
-                await model.close_client()
         models = self.query_one("#models", Select)
         models.set_options([(name, name) for name in names])
         listed = f"{len(names)} model{'s' if len(names) != 1 else ''}: {', '.join(names[:5])}"
-        result.update(
-            f"✓ healthy · {latency:.0f} ms · {listed}" if not load_only else f"✓ {listed}"
-        )
+        health = f"✓ healthy · {latency * 1000:.0f} ms · "
+        result.update(f"✓ {listed}" if load_only else health + listed)
 
     def action_save(self) -> None:
         after_typed_keys(self, self._save)
@@ -294,6 +283,13 @@ class SettingsScreen(Screen[None]):
             self.action_load_models,
         )
         yield "Back", "Leave without saving (Esc)", self.app.pop_screen
+
+
+async def _probe(model: Any) -> tuple[float, list[str]]:
+    """Seconds of a health check and the names of the models ``model``'s server lists."""
+    from agentdeck.connect import measure_latency, model_ids
+
+    return await measure_latency(model), model_ids(await model.list_models())
 
 
 def _fmt(value: object) -> str:

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-__all__ = ["ServerStatus", "StatusLine"]
+from agentdeck.connect import ServerStatus
 
-
-@dataclass(frozen=True)
-class ServerStatus:
-    """One poll of the server; gauges are None when the server does not export them."""
-
-    healthy: bool | None = None
-    """None until the first poll answers."""
-    latency_ms: float | None = None
-    error: str = ""
-    running: float | None = None
-    waiting: float | None = None
-    kv_cache: float | None = None
-    """KV-cache use as a fraction, 0..1."""
+__all__ = ["StatusLine"]
 
 
 class StatusLine(Widget):
