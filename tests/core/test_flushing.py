@@ -12,7 +12,7 @@ import pytest
 from agentdeck import eventloop
 from agentdeck.store.append_files import AppendFiles, create_soon
 from agentdeck.store.flush_timer import FLUSH_INTERVAL, FlushTimer
-from agentdeck.systems.multi import FileSink
+from agentdeck.systems.output_files import FileSink
 
 
 async def test_file_sink_text_reaches_disk_on_the_timer_and_exactly_at_close(tmp_path: Path) -> None:

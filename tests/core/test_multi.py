@@ -18,7 +18,7 @@ from agentdeck.systems import MultiCallSystem
 
 async def test_64_calls_with_a_cap_of_8_never_exceed_8_in_flight(tmp_path: Path) -> None:
     async with sim_model(ttft=0.02) as (sim, model):
-        multi = MultiCallSystem("m", model, concurrency=8)
+        multi = MultiCallSystem("m", model, concurrency=8, store=RunStore())
         results = await multi.run("Write a line", 64, str(tmp_path), "line", max_tokens=6)
         assert sim.stats.requests == 64
         assert sim.stats.max_in_flight == 8
@@ -50,7 +50,8 @@ async def test_retry_worker_reruns_one_failed_call_with_the_same_id(tmp_path: Pa
     schedule = {2: {"fault": "disconnect", "after": 2}}
     events: list[object] = []
     async with sim_model(fault_schedule=schedule) as (_, model):
-        multi = MultiCallSystem("m", model, concurrency=1, listeners=[events.append])
+        multi = MultiCallSystem("m", model, concurrency=1, listeners=[events.append],
+                                store=RunStore())
         results = await multi.run("Go", 3, str(tmp_path), "out", max_tokens=8)
         assert results["call_2"].startswith("ERROR:")
         events.clear()
@@ -95,7 +96,7 @@ async def test_select_and_synthesize_make_one_extra_call_over_all_answers(
     tmp_path: Path, mode: str
 ) -> None:
     async with sim_model() as (_, model):
-        multi = MultiCallSystem("m", model)
+        multi = MultiCallSystem("m", model, store=RunStore())
         await multi.run("Name a fruit", 3, str(tmp_path), "o", max_tokens=6, aggregate=mode)
     assert len(model.sent) == 4
     ask = model.prompts()[-1]
@@ -114,7 +115,7 @@ async def test_select_and_synthesize_make_one_extra_call_over_all_answers(
 
 async def test_cancel_mid_run_keeps_partial_files(tmp_path: Path) -> None:
     async with sim_model(tokens_per_s=100.0, output_tokens=500) as (sim, model):
-        multi = MultiCallSystem("m", model)
+        multi = MultiCallSystem("m", model, store=RunStore())
         seen: set[str] = set()
 
         def cancel_when_all_stream(event: object) -> None:
@@ -142,7 +143,7 @@ async def test_cancel_mid_run_keeps_partial_files(tmp_path: Path) -> None:
 async def test_cancel_worker_stops_one_call_and_the_rest_finish(tmp_path: Path) -> None:
     events: list[object] = []
     async with sim_model(tokens_per_s=100.0, output_tokens=60) as (_, model):
-        multi = MultiCallSystem("m", model, listeners=[events.append])
+        multi = MultiCallSystem("m", model, listeners=[events.append], store=RunStore())
 
         def cancel_second(event: object) -> None:
             if isinstance(event, TextDelta) and event.worker_id == "call-02":
@@ -198,7 +199,7 @@ async def test_output_dir_none_skips_the_seed_copies_and_points_at_the_run_store
 ) -> None:
     """The app passes output_dir=None: each call is written once, into the run store."""
     async with sim_model() as (sim, model):
-        system = MultiCallSystem("m", model)
+        system = MultiCallSystem("m", model, store=RunStore())
         files = await system.run("Hello", 3, None, "call", max_tokens=8)
     info = RunStore().load_run(system.last_run_id)
     assert sorted(files) == ["call_1", "call_2", "call_3"]
@@ -218,7 +219,7 @@ async def test_select_returns_the_response_the_reply_names(tmp_path: Path) -> No
         await simple_handler([reply])(request, conn)
 
     async with ScriptServer(handler) as srv, VLLMModel("m", srv.url) as model:
-        multi = MultiCallSystem("m", model)
+        multi = MultiCallSystem("m", model, store=RunStore())
         await multi.run("Name a French city", 3, str(tmp_path), "o", aggregate="select")
     outcomes = multi.last_result.outcomes
     agg = multi.last_result.aggregate

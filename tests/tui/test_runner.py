@@ -1,13 +1,14 @@
-"""The picker's options are checked before any request, and map onto the systems' seed APIs."""
+"""The picker's options are checked against the registry's declarations and become a request."""
 
 from __future__ import annotations
 
 import pytest
 
 from agentdeck.client.model import BaseModel
+from agentdeck.config.settings import load_settings
 from agentdeck.errors import ConfigError, InputError
 from agentdeck.systems import Debate, MultiCallSystem
-from agentdeck.tui.runner import RunOptions, build_system
+from agentdeck.tui.runner import RunOptions, run_request
 
 
 class NoModel(BaseModel):
@@ -25,10 +26,11 @@ class NoModel(BaseModel):
         ({"temperature": -0.5}, "temperature"),
         ({"temperature": 9}, "temperature"),
         ({"max_tokens": 0}, "max tokens"),
-        ({"num_calls": 0}, "number of calls"),
-        ({"num_calls": 5000}, "number of calls"),
+        ({"system": "multi", "num_calls": 0}, "number of calls must be between 1 and 10000"),
+        ({"system": "multi", "num_calls": 10001}, "number of calls"),
+        ({"system": "debate", "num_calls": 1}, "number of agents must be between 2 and 16"),
         ({"concurrency": 0}, "concurrency"),
-        ({"rounds": 0}, "rounds"),
+        ({"system": "debate", "rounds": 11}, "debate rounds must be between 0 and 10"),
         ({"system": "swarm"}, "system"),
     ],
 )
@@ -37,38 +39,30 @@ def test_bad_options_name_the_field(changes: dict, named: str) -> None:
         RunOptions(**changes)
 
 
-def test_sampling_sends_only_what_the_user_set() -> None:
-    assert RunOptions().sampling == {}
-    assert RunOptions(temperature=0.0, max_tokens=64).sampling == {
-        "temperature": 0.0,
-        "max_tokens": 64,
-    }
+def test_limits_are_the_registry_declarations_the_cli_checks_too() -> None:
+    """The app took 1..1024 calls and 1..10 rounds where the CLI took 1..10000 and 0..10."""
+    RunOptions(system="multi", num_calls=5000)
+    RunOptions(system="debate", rounds=0)
+    RunOptions(system="basic", num_calls=0)  # a field the system does not show is not checked
 
 
 @pytest.mark.parametrize("system", ["context", "chain"])
 def test_context_and_chain_refuse_to_start_without_a_file(system: str) -> None:
     with pytest.raises(InputError, match="ctrl\\+o"):
-        build_system(
-            RunOptions(system=system), NoModel(), attachment=None, listeners=[], store=False
-        )
+        run_request(RunOptions(system=system), load_settings(env={}), "q", None, listeners=(),
+                    store=False)
 
 
 def test_multi_and_debate_get_the_counts_from_the_picker() -> None:
-    multi = build_system(
-        RunOptions(system="multi", concurrency=3),
-        NoModel(),
-        attachment=None,
-        listeners=[],
-        store=False,
-    )
+    settings = load_settings(env={})
+    options = RunOptions(system="multi", concurrency=3, num_calls=5, aggregate="vote")
+    request = run_request(options, settings, "q", None, listeners=(), store=False)
+    multi = options.spec.make(NoModel(), request)
     assert isinstance(multi, MultiCallSystem) and multi.concurrency == 3
-    debate = build_system(
-        RunOptions(system="debate", num_calls=4, rounds=3),
-        NoModel(),
-        attachment=None,
-        listeners=[],
-        store=False,
-    )
+    assert (request.calls, request.aggregate) == (5, "vote")
+    options = RunOptions(system="debate", num_calls=4, rounds=3)
+    debate = options.spec.make(NoModel(), run_request(options, settings, "q", None,
+                                                      listeners=(), store=False))
     assert isinstance(debate, Debate) and (debate.agents, debate.rounds) == (4, 3)
 
 

@@ -1,8 +1,8 @@
 """The ``agentdeck`` command: the terminal app with no arguments, headless commands otherwise.
 
-Start-up stays fast: only argparse and the small error/text modules load before a command
-runs; the client, the systems, the simulator and the app are imported by the command that
-needs them.
+Start-up stays fast: argparse, the small error/text modules and the systems' declarations (the
+run commands are made from the registry of systems) load before a command runs; the HTTP
+client, the simulator and the app are imported by the command that needs them.
 """
 
 from __future__ import annotations

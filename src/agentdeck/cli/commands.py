@@ -1,9 +1,13 @@
-"""The run commands: ``ask``, ``chain``, ``multi`` and ``debate``."""
+"""The run commands, one per system of the registry: ``ask``, ``chain``, ``multi``, ``debate``...
+
+Each command's arguments, checks and output come from the system's declaration and its
+``RunResult``: a system registered before the parser is built gets its command too.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..fsutil import read_text_file
@@ -12,113 +16,102 @@ from .exitcodes import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, report
 from .inputs import check_output_dir, check_prompt
 from .output import TextPrinter
 
-__all__ = ["cmd_ask", "cmd_chain", "cmd_debate", "cmd_multi"]
+if TYPE_CHECKING:
+    from ..systems.aggregate import AggregateResult
+    from ..systems.registry import Option, RunResult, SystemSpec
+
+__all__ = ["add_run_commands", "run_command"]
 
 
-async def cmd_ask(ctx: Ctx) -> int:
-    """One prompt, streamed to stdout (``--context FILE`` puts a file first)."""
+async def run_command(ctx: Ctx) -> int:
+    """Run the system the command (and its file flag) names; print its result."""
+    from ..systems.registry import RunRequest
+
     args = ctx.args
-    prompt = check_prompt(args.prompt)
-    context = _read(ctx, args.context, "context file") if args.context else None
-    system = args.system if args.system and args.system.strip() else None
+    spec = _pick(args.specs, args.attachment)
+    prompt = check_prompt(args.prompt, spec.prompt)
+    attachment = _read(ctx, args.attachment, spec.attachment.noun) if args.attachment else None
+    options = {o.name: _value(o, getattr(args, o.name, None)) for o in spec.options
+               if o.name != "concurrency"}
+    printer = None
+    if spec.answer_worker is not None and ctx.streams_text:
+        printer = TextPrinter(ctx.out, {spec.answer_worker})
+    run = ctx.run_options()
+    request = spec.prepare(RunRequest(
+        prompt, attachment, ctx.params(), calls=getattr(args, "calls", None),
+        rounds=getattr(args, "rounds", None), aggregate=getattr(args, "aggregate", None),
+        options={k: v for k, v in options.items() if v is not None},
+        listeners=tuple(run["listeners"]) + ((printer,) if printer else ()),
+        store=run["store"], concurrency=run["concurrency"], label=args.command,
+    ))
     async with ctx.connect() as model:
-        from ..systems.agents import BasicAgent, ContextAgent
-
-        options: dict[str, Any] = {"system_prompt": system, **ctx.run_options()}
-        agent = (ContextAgent("ask", model, context, **options) if context is not None
-                 else BasicAgent("ask", model, **options))
-        printer = TextPrinter(ctx.out)
-        if ctx.streams_text:
-            agent.add_listener(printer)
+        system = spec.make(model, request)
         try:
-            text = await agent.run(prompt, **ctx.params())
+            result = await system.run_request(request)
         finally:
-            printer.end()  # end the line even when the stream broke part-way
-        result = agent.last_outcome
+            if printer is not None:
+                printer.end()  # end the line even when the stream broke part-way
+    return _show(ctx, spec, result)
+
+
+def _pick(specs: tuple[SystemSpec, ...], attachment: str | None) -> SystemSpec:
+    """Of the systems sharing a command, the one the file flag (given or not) fits."""
+    for spec in specs:
+        need = spec.attachment.need
+        if need != "none" if attachment else need != "required":
+            return spec
+    return specs[0]
+
+
+def _value(option: Option, raw: Any) -> Any:
+    """A flag's value as the system takes it; None when not given."""
+    if raw is None or raw is False:
+        return None
+    if option.kind == "text":
+        return raw if raw.strip() else None
+    if option.kind == "folder":
+        return str(check_output_dir(raw))
+    if option.kind == "numbers":
+        return _numbers(option, raw)
+    return raw
+
+
+def _numbers(option: Option, spec: str) -> list[float] | None:
+    try:
+        values = [float(v) for v in spec.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"{option.flag} must be numbers separated by commas, got {spec!r}") \
+            from None
+    low = option.minimum
+    if not values or (low is not None and any(v < low for v in values)):
+        bound = f" >= {low}" if low is not None else ""
+        raise InputError(f"{option.flag} must be numbers{bound}, got {spec!r}")
+    return values
+
+
+def _show(ctx: Ctx, spec: SystemSpec, result: RunResult) -> int:
+    """Print ``result`` as the flags ask; the exit code says what failed."""
     if ctx.args.json:
-        ctx.out.json({"run_id": agent.last_run_id, "model": model.model_name,
-                      "text": result.content, "reasoning": result.reasoning,
-                      "finish_reason": result.finish_reason, "usage": result.usage,
-                      "metrics": result.metrics})
+        ctx.out.json(result.document())
     elif ctx.args.events:
-        ctx.emit_result({"text": text})
-    return EXIT_OK
-
-
-async def cmd_chain(ctx: Ctx) -> int:
-    """Chain of Agents over ``--file``: steps on stderr, the manager's answer on stdout."""
-    args = ctx.args
-    question = check_prompt(args.question, "question")
-    long_text = _read(ctx, args.file, "long-text file")
-    async with ctx.connect() as model:
-        from ..systems import ChainOfAgents
-
-        chain = ChainOfAgents("chain", model, chunk_size=args.chunk_size,
-                              query_aware=not args.summarize, unit_tokens=args.unit_tokens,
-                              **ctx.run_options())
-        printer = TextPrinter(ctx.out, {"manager"})
-        if ctx.streams_text:
-            chain.add_listener(printer)
-        try:
-            answer = await chain.run(question, long_text, **ctx.params())
-        finally:
-            printer.end()
-    result = chain.last_result
-    if args.json:
-        ctx.out.json({"run_id": chain.last_run_id, "answer": answer,
-                      "units": result.units if result else [],
-                      "chunks": len(result.chunks) if result else 0,
-                      "budget": result.budget.describe() if result and result.budget else None})
-    elif args.events:
-        ctx.emit_result({"answer": answer})
-    return EXIT_OK
-
-
-async def cmd_multi(ctx: Ctx) -> int:
-    """N parallel calls, each streamed into ``<output-dir>/<base>_<i>.txt``."""
-    args = ctx.args
-    prompt = check_prompt(args.prompt)
-    folder = check_output_dir(args.output_dir)
-    options: dict[str, Any] = {}
-    if args.aggregate:
-        options["aggregate"] = args.aggregate
-    temps = _temperatures(args.temperatures)
-    if temps:
-        options["temperatures"] = temps
-    params = ctx.params()
-    if "seed" in params:  # one seed for every call would make every answer the same
-        options["seeds"] = params.pop("seed")
-    async with ctx.connect() as model:
-        from ..systems import MultiCallSystem
-
-        multi = MultiCallSystem("multi", model, **ctx.run_options())
-        files = await multi.run(prompt, args.n, str(folder), args.base_filename, **options,
-                                **params)
-    result = multi.last_result
-    agg = result.aggregate if result else None
-    if args.json:
-        ctx.out.json({"run_id": multi.last_run_id, "results": files,
-                      "failed": result.failed if result else [], "aggregate": agg})
-    elif args.events:
-        ctx.emit_result({"results": files, "aggregate": agg})
-    else:
-        for tid, value in files.items():
-            ctx.out.line(f"{tid}: {value}")
-        if agg is not None:
-            _print_aggregate(ctx, agg)
-    failed = result.failed if result else []
+        ctx.emit_result(result.headline())
+    elif spec.answer_worker is None:  # nothing streamed: the account goes to stdout now
+        for line in result.lines or ((result.answer,) if result.answer else ()):
+            ctx.out.line(line)
+        if result.aggregate is not None:
+            _print_aggregate(ctx, result.aggregate)
+    failed = result.failed
     if not failed:
         return EXIT_OK
-    ctx.out.note(f"{len(failed)} of {len(files)} calls failed")
-    if len(failed) == len(files):
-        errors = [o.error for o in result.outcomes.values() if o.error is not None]
-        if errors:
-            return report(errors[0], ctx.out.stderr)
-        return EXIT_INTERRUPTED
-    return EXIT_PARTIAL
+    if result.failure:
+        ctx.out.note(result.failure)
+    if len(failed) < len(result.workers):
+        return EXIT_PARTIAL
+    errors = [w.outcome.error for w in result.workers.values() if w.outcome.error is not None]
+    return report(errors[0], ctx.out.stderr) if errors else EXIT_INTERRUPTED
 
 
-def _print_aggregate(ctx: Ctx, agg: Any) -> None:
+def _print_aggregate(ctx: Ctx, agg: AggregateResult) -> None:
     if agg.error:
         ctx.out.note(f"{agg.mode}: {agg.error}")
         return
@@ -132,34 +125,6 @@ def _print_aggregate(ctx: Ctx, agg: Any) -> None:
         ctx.out.line(agg.answer)
 
 
-async def cmd_debate(ctx: Ctx) -> int:
-    """N agents x R rounds; final answers (and the vote when they are short) on stdout."""
-    args = ctx.args
-    prompt = check_prompt(args.prompt)
-    async with ctx.connect() as model:
-        from ..systems import Debate
-
-        debate = Debate("debate", model, agents=args.agents, rounds=args.rounds,
-                        **ctx.run_options())
-        result = await debate.run(prompt, **ctx.params())
-    if args.json:
-        ctx.out.json({"run_id": debate.last_run_id, "answers": result.answers,
-                      "history": result.history, "vote": result.vote,
-                      "failed": result.failed})
-    elif args.events:
-        ctx.emit_result({"answers": result.answers, "vote": result.vote})
-    else:
-        for seat, answer in enumerate(result.answers, 1):
-            ctx.out.line(f"## Seat {seat}\n")
-            ctx.out.line((answer or "(no answer)").strip() + "\n")
-        if result.vote is not None:
-            ctx.out.line(f"vote: {result.vote.summary}")
-    if result.failed:
-        ctx.out.note(f"{len(result.failed)} debate call(s) failed: {', '.join(result.failed)}")
-        return EXIT_PARTIAL
-    return EXIT_OK
-
-
 def _read(ctx: Ctx, path: str, what: str) -> str:
     file = read_text_file(path, what)
     if file.warning:
@@ -167,64 +132,52 @@ def _read(ctx: Ctx, path: str, what: str) -> str:
     return file.text
 
 
-def _temperatures(spec: str | None) -> list[float] | None:
-    if not spec:
-        return None
-    try:
-        values = [float(v) for v in spec.split(",") if v.strip()]
-    except ValueError:
-        raise InputError(f"--temperatures must be numbers separated by commas, got {spec!r}") \
-            from None
-    if not values or any(v < 0 for v in values):
-        raise InputError(f"--temperatures must be numbers >= 0, got {spec!r}")
-    return values
-
-
 def add_run_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Register ask, chain, multi and debate."""
-    from ..systems.aggregate import AGGREGATE_MODES
+    """Register one command per system (systems sharing a command name share it)."""
+    from ..systems import registry
 
-    p = sub.add_parser("ask", parents=[common], help="send one prompt and stream the answer",
-                       description="Send one prompt and stream the answer to stdout.")
-    p.add_argument("prompt", help="the prompt")
-    p.add_argument("--context", metavar="FILE", help="a text file placed before the prompt")
-    p.add_argument("--system", metavar="TEXT", help="a system prompt")
-    p.set_defaults(handler=cmd_ask)
+    commands: dict[str, list[SystemSpec]] = {}
+    for spec in registry.specs():
+        commands.setdefault(spec.command or spec.key, []).append(spec)
+    for name, specs in commands.items():
+        _add_command(sub, common, name, tuple(specs))
 
-    p = sub.add_parser("chain", parents=[common], help="answer a question over a long file",
-                       description="Chain of Agents: workers read FILE chunk by chunk, passing "
-                                   "a summary along; a manager answers from the last one.")
-    p.add_argument("question", help="the question (or, with --summarize, the task)")
-    p.add_argument("--file", required=True, metavar="FILE", help="the long text")
-    p.add_argument("--summarize", action="store_true",
-                   help="query-less workers (plain running summaries)")
-    p.add_argument("--chunk-size", type=int, metavar="TOKENS", help="cap on a chunk's tokens")
-    p.add_argument("--unit-tokens", type=int, metavar="TOKENS",
-                   help="max_tokens of each worker's summary")
-    p.set_defaults(handler=cmd_chain)
 
-    p = sub.add_parser("multi", parents=[common], help="run one prompt N times in parallel",
-                       description="Run one prompt N times in parallel; each answer streams "
-                                   "into OUTPUT_DIR/BASE_<i>.txt.")
-    p.add_argument("prompt", help="the prompt")
-    p.add_argument("-n", type=int, required=True, help="number of calls")
-    p.add_argument("--aggregate", choices=AGGREGATE_MODES,
-                   help="vote (majority of final answers), select (one call picks the most "
-                        "consistent) or synthesize (one call merges them)")
-    p.add_argument("--concurrency", type=int, metavar="K", help="most calls in flight")
-    p.add_argument("--output-dir", default="multi_call_outputs", metavar="DIR",
-                   help="folder of the answer files (default: %(default)s)")
-    p.add_argument("--base-filename", default="output", metavar="BASE",
-                   help="file name stem (default: %(default)s)")
-    p.add_argument("--temperatures", metavar="T1,T2,...",
-                   help="per-call temperatures, cycled over the calls")
-    p.set_defaults(handler=cmd_multi)
+def _add_command(sub: argparse._SubParsersAction, common: argparse.ArgumentParser, name: str,
+                 specs: tuple[SystemSpec, ...]) -> None:
+    head = specs[0]
+    p = sub.add_parser(name, parents=[common], help=head.summary,
+                       description=head.description or head.summary)
+    p.add_argument("prompt", metavar=head.prompt, help=head.prompt_help)
+    files = {s.attachment.flag: s.attachment for s in specs if s.attachment.flag}
+    for flag, attachment in files.items():
+        p.add_argument(flag, dest="attachment", metavar="FILE", help=attachment.help,
+                       required=all(s.attachment.need == "required" for s in specs))
+    seen: set[str] = set()
+    for option in (o for s in specs for o in s.inputs()):
+        if option.name not in seen:
+            seen.add(option.name)
+            _add_option(p, option)
+    p.set_defaults(handler=run_command, specs=specs, attachment=None,
+                   inputs=tuple(o for s in specs for o in s.inputs()),
+                   streams=any(s.answer_worker for s in specs))
 
-    p = sub.add_parser("debate", parents=[common], help="agents answer, read each other, revise",
-                       description="Multi-agent debate: N agents answer, then for R rounds each "
-                                   "reads the others' answers and revises.")
-    p.add_argument("prompt", help="the question")
-    p.add_argument("--agents", type=int, default=3, help="number of agents (default: 3)")
-    p.add_argument("--rounds", type=int, default=2, help="revision rounds (default: 2)")
-    p.add_argument("--concurrency", type=int, metavar="K", help="most calls in flight")
-    p.set_defaults(handler=cmd_debate)
+
+def _add_option(p: argparse.ArgumentParser, option: Option) -> None:
+    if option.kind == "switch":
+        p.add_argument(option.flag, dest=option.name, action="store_true", help=option.help)
+        return
+    default = option.cli_default
+    if default is None and not option.required:
+        default = option.default
+    text = option.help + (" (default: %(default)s)" if default is not None else "")
+    kw: dict[str, Any] = {"dest": option.name, "default": default, "help": text}
+    if option.kind == "int":
+        kw["type"] = int
+    if option.kind == "choice":
+        kw["choices"] = option.choices
+    if option.kind != "choice":  # argparse's own metavar would come from the dest
+        kw["metavar"] = option.metavar or option.flag.lstrip("-").upper().replace("-", "_")
+    if option.required:
+        kw["required"] = True
+    p.add_argument(option.flag, **kw)

@@ -10,36 +10,31 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..errors import InputError
+from ..types import GenerationParams
 from .output import EventWriter, Output, Progress, to_jsonable
 
 __all__ = ["Ctx", "check_numbers", "settings_flags"]
 
 
 def check_numbers(args: argparse.Namespace) -> None:
-    """Refuse impossible numbers before anything is sent (one clear line each)."""
-    from ..systems.debate import MAX_AGENTS, MAX_ROUNDS
-    from ..systems.multi import MAX_CALLS
+    """Refuse impossible numbers before anything is sent (one clear line each).
 
+    A command's own inputs (``args.inputs``) are checked against their declarations in the
+    registry of systems, named by their flags.
+    """
     temperature = getattr(args, "temperature", None)
     if temperature is not None and temperature < 0:
         raise InputError(f"--temperature must be 0 or more, got {temperature:g}")
     top_p = getattr(args, "top_p", None)
     if top_p is not None and not 0 < top_p <= 1:
         raise InputError(f"--top-p must be in (0, 1], got {top_p:g}")
-    for flag, name in (("--max-tokens", "max_tokens"), ("--concurrency", "concurrency"),
-                       ("--chunk-size", "chunk_size"), ("--unit-tokens", "unit_tokens")):
-        value = getattr(args, name, None)
-        if value is not None and value < 1:
-            raise InputError(f"{flag} must be at least 1, got {value}")
-    n = getattr(args, "n", None)
-    if n is not None and not 1 <= n <= MAX_CALLS:
-        raise InputError(f"-n must be between 1 and {MAX_CALLS}, got {n}")
-    agents = getattr(args, "agents", None)
-    if agents is not None and not 2 <= agents <= MAX_AGENTS:
-        raise InputError(f"--agents must be between 2 and {MAX_AGENTS}, got {agents}")
-    rounds = getattr(args, "rounds", None)
-    if rounds is not None and not 0 <= rounds <= MAX_ROUNDS:
-        raise InputError(f"--rounds must be between 0 and {MAX_ROUNDS}, got {rounds}")
+    max_tokens = getattr(args, "max_tokens", None)
+    if max_tokens is not None and max_tokens < 1:
+        raise InputError(f"--max-tokens must be at least 1, got {max_tokens}")
+    for option in getattr(args, "inputs", ()):
+        value = getattr(args, option.name, None)
+        if value is not None and option.kind == "int":
+            option.check(value, option.flag)
 
 
 def settings_flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -65,7 +60,7 @@ class Ctx:
         self.settings = settings
         self.demo = bool(getattr(args, "demo", False))
         # A bar redrawn in place would tear text streaming to the same terminal.
-        text_on_tty = out.out_tty and self.streams_text and args.command in ("ask", "chain")
+        text_on_tty = out.out_tty and self.streams_text and getattr(args, "streams", False)
         self.progress = Progress(out, enabled=not getattr(args, "quiet", False),
                                  live=out.err_tty and not text_on_tty)
         self.events = EventWriter(out) if getattr(args, "events", False) else None
@@ -86,12 +81,14 @@ class Ctx:
         """Keyword options every agent/system takes: listeners, store, concurrency."""
         concurrency = getattr(self.args, "concurrency", None) or self.settings.concurrency
         return {"listeners": self.listeners(),
-                "store": False if getattr(self.args, "no_record", False) else None,
+                "store": not getattr(self.args, "no_record", False),  # True: the default store
                 "concurrency": concurrency}
 
-    def params(self) -> dict[str, Any]:
-        """Generation params for every request (settings, with the flags applied)."""
-        return self.settings.params.to_body()
+    def params(self) -> GenerationParams:
+        """Generation params for every request: the settings' (with the flags applied)."""
+        from ..config.params import run_params
+
+        return run_params(self.settings)
 
     def emit_result(self, doc: dict[str, Any]) -> None:
         """With --events, the final result as the last JSON line."""

@@ -62,7 +62,7 @@ async def cmd_examples(ctx: Ctx) -> int:
     _ensure(long_file, LONG_TEXT_STAND_IN, ctx)
     context = read_text_file(str(context_file), "context file").text
     long_text = read_text_file(str(long_file), "long-text file").text
-    params = ctx.params()
+    params = ctx.params().to_body()
     override = params.pop("max_tokens", None)
 
     def tokens(name: str) -> dict[str, Any]:
@@ -101,9 +101,10 @@ async def cmd_examples(ctx: Ctx) -> int:
         window = await model.max_model_len()
         if window and not override:
             multi_tokens["max_tokens"] = min(multi_tokens["max_tokens"], max(window - 512, 16))
-        ctx.out.line(f"Running MultiCallSystem for {args.n} calls with prompt: '{MULTI_PROMPT}'")
+        ctx.out.line(f"Running MultiCallSystem for {args.calls} calls with prompt: "
+                     f"'{MULTI_PROMPT}'")
         multi = MultiCallSystem("multi_haiku_01", model, **opts)
-        results = await multi.run(MULTI_PROMPT, args.n, str(multi_dir), "website", **params,
+        results = await multi.run(MULTI_PROMPT, args.calls, str(multi_dir), "website", **params,
                                   **multi_tokens)
     ctx.out.line(f"MultiCallSystem finished. Results saved in '{multi_dir}'.")
     ctx.out.line("Result Summary (File path or Error):")
@@ -114,7 +115,9 @@ async def cmd_examples(ctx: Ctx) -> int:
 
 
 def add_examples_command(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Register examples."""
+    """Register examples; its ``-n`` has the limits of multi's."""
+    from ..systems import registry
+
     p = sub.add_parser("examples", parents=[common], help="run the original example.py",
                        description="Run the original example.py's four examples (BasicAgent, "
                                    "ContextAgent, ChainOfAgents, MultiCallSystem).")
@@ -124,5 +127,6 @@ def add_examples_command(sub: argparse._SubParsersAction, common: argparse.Argum
                    help="context of example 2, created when missing (default: %(default)s)")
     p.add_argument("--long-text-file", default="longtext.txt", metavar="FILE",
                    help="long text of example 3, created when missing (default: %(default)s)")
-    p.add_argument("-n", type=int, default=15, help="calls of example 4 (default: 15)")
-    p.set_defaults(handler=cmd_examples)
+    p.add_argument("-n", dest="calls", metavar="N", type=int, default=15,
+                   help="calls of example 4 (default: 15)")
+    p.set_defaults(handler=cmd_examples, inputs=(registry.get("multi").calls,))

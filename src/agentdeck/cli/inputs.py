@@ -17,7 +17,7 @@ def check_prompt(prompt: str | None, what: str = "prompt") -> str:
 
 def check_output_dir(path: str) -> Path:
     """An output folder that exists or can be created, and is writable."""
-    from ..systems.multi import prepare_output_dir
+    from ..systems.output_files import prepare_output_dir
 
     return prepare_output_dir(path)
 

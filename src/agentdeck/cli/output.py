@@ -24,9 +24,8 @@ from ..events import (
     TextDelta,
     WorkerFailed,
     WorkerFinished,
-    WorkerQueued,
-    WorkerStarted,
 )
+from ..state import RunFold, WorkerRecord, WorkerState
 from ..textsafe import neutralize
 from .inputs import is_tty
 
@@ -145,22 +144,19 @@ class EventWriter:
         self.out.stdout.flush()
 
 
-class Progress:
-    """Listener that shows how a run is going on stderr."""
+class Progress(RunFold[WorkerRecord]):
+    """Listener that shows how a run is going on stderr: the run-state fold, drawn as a bar."""
 
     INTERVAL = 0.1
 
     def __init__(self, out: Output, enabled: bool = True, verbose_steps: bool = True,
                  live: bool | None = None) -> None:
+        super().__init__()
         self.out = out
         self.enabled = enabled
         self.live = out.err_tty if live is None else live
         """Redraw one bar in place (a terminal not also showing streamed text)."""
-        self.steps = verbose_steps
-        self.total = 0
-        self.running: set[str] = set()
-        self.done = 0
-        self.failed = 0
+        self.verbose_steps = verbose_steps
         self.chars = 0
         self._last = 0.0
         self._drawn = False
@@ -168,35 +164,32 @@ class Progress:
     def __call__(self, event: Any) -> None:
         if not self.enabled:
             return
-        kind = type(event)
+        kind = event.__class__
         if kind is TextDelta:
             self.chars += len(event.content) + len(event.reasoning)
-            self._draw()
+            w = self.workers.get(event.worker_id) or self._add(event.worker_id)
+            if w.state is not _STREAMING:
+                self._streaming(w, event.t)
+            if self.live:
+                self._draw()
             return
-        if kind is RunStarted:  # one Progress may watch several runs in turn (examples)
-            self.total, self.done, self.failed, self.chars = len(event.workers), 0, 0, 0
-            self.running.clear()
-        elif kind is WorkerQueued:
-            self.total = max(self.total, self.done + self.failed + len(self.running) + 1)
-        elif kind is WorkerStarted:
-            self.running.add(event.worker_id)
-        elif kind is WorkerFinished:
-            self.running.discard(event.worker_id)
-            self.done += 1
-            if self.total > 1:  # a one-call run's result speaks for itself
-                self._say(f"{event.worker_id} done ({event.finish_reason or 'no reason given'})",
-                          force=not self.live)
-        elif kind is WorkerFailed:
-            self.running.discard(event.worker_id)
-            self.failed += 1
-            if self.total > 1:  # a one-call run ends with the error line itself
-                self._say(f"{event.worker_id} {event.reason}", force=True)
+        if kind is RunStarted and event.run_id != self.run_id:
+            # One Progress may watch several runs in turn (examples): start over.
+            RunFold.__init__(self)
+            self.chars = 0
+        self.fold(event)
+        several = len(self.workers) > 1  # a one-call run's result or error speaks for itself
+        if kind is WorkerFinished and several:
+            self._say(f"{event.worker_id} done ({event.finish_reason or 'no reason given'})",
+                      force=not self.live)
+        elif kind is WorkerFailed and several:
+            self._say(f"{event.worker_id} {event.reason}", force=True)
         elif kind is Retrying:
             self._say(f"{event.worker_id} retrying ({event.attempt}/{event.max_attempts}): "
                       f"{event.reason}", force=True)
-        elif kind is StepStarted and self.steps and not self.live:
+        elif kind is StepStarted and self.verbose_steps and not self.live:
             self._say(f"step {event.step}/{event.total or '?'}: {event.label}", force=True)
-        elif kind is StepFinished and self.steps and not self.live:
+        elif kind is StepFinished and self.verbose_steps and not self.live:
             self._say(f"step {event.step} finished ({len(event.output)} chars)", force=True)
         elif kind is RunFinished:
             self._clear()
@@ -204,13 +197,20 @@ class Progress:
         self._draw(force=True)
 
     def _bar(self) -> str:
-        total = max(self.total, 1)
-        ended = self.done + self.failed
+        counts = self.counts
+        total = len(self.workers)
+        failed = counts[WorkerState.FAILED] + counts[WorkerState.CANCELLED] + counts[
+            WorkerState.INTERRUPTED]
+        ended = counts[WorkerState.DONE] + failed
         width = 24
-        filled = int(width * ended / total)
-        failed = f" {self.failed} failed" if self.failed else ""
-        return (f"[{'#' * filled}{'.' * (width - filled)}] {ended}/{self.total} "
-                f"({len(self.running)} streaming{failed}) {self.chars} chars")
+        filled = int(width * ended / max(total, 1))
+        going = [f"{counts[WorkerState.STREAMING]} streaming"]
+        going += [f"{counts[state]} {state}" for state in (WorkerState.WAITING,
+                                                          WorkerState.RETRYING) if counts[state]]
+        if failed:
+            going.append(f"{failed} failed")
+        return (f"[{'#' * filled}{'.' * (width - filled)}] {ended}/{total} "
+                f"({', '.join(going)}) {self.chars} chars")
 
     def _draw(self, force: bool = False) -> None:
         if not self.live:
@@ -235,6 +235,5 @@ class Progress:
         self._clear()
         self.out.note(text)
 
-    def summary(self) -> str:
-        """One line for the end of a run."""
-        return f"{self.done} done, {self.failed} failed of {self.total}"
+
+_STREAMING = WorkerState.STREAMING

@@ -16,8 +16,16 @@ from ..client.model import BaseModel
 from ..events import EventListener
 from ..types import ChatMessage
 from .base import Orchestrator, WorkerOutcome, clip, json_params
+from .registry import (
+    Attachment,
+    Option,
+    RunRequest,
+    RunResult,
+    SystemSpec,
+    WorkerResult,
+)
 
-__all__ = ["BaseAgent", "BasicAgent", "ContextAgent"]
+__all__ = ["SPECS", "BaseAgent", "BasicAgent", "ContextAgent"]
 
 WORKER_ID = "agent"
 """The one worker id of an agent run."""
@@ -98,6 +106,26 @@ class BaseAgent(Orchestrator, abc.ABC):
         """More inputs worth keeping in the manifest (a ContextAgent's context)."""
         return {}
 
+    async def run_request(self, request: RunRequest) -> RunResult:
+        """The registry's entry point: ``run(prompt)`` with the request's params.
+
+        Raises:
+            AgentDeckError: the request failed; the partial text is in the run store.
+            asyncio.CancelledError: ``cancel()`` stopped the request.
+        """
+        text = await self.run(request.prompt, **request.params.to_body())
+        outcome = self.last_outcome
+        assert outcome is not None  # run() set it or raised
+        run_id = self.last_run_id
+        return RunResult(
+            run_id, "done", text,
+            workers={WORKER_ID: WorkerResult(outcome, self.worker_file(WORKER_ID))},
+            report={"run_id": run_id, "model": self.model.model_name, "text": outcome.content,
+                    "reasoning": outcome.reasoning, "finish_reason": outcome.finish_reason,
+                    "usage": outcome.usage, "metrics": outcome.metrics},
+            brief={"text": text},
+        )
+
     @abc.abstractmethod
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         """Run the agent (subclasses define the inputs)."""
@@ -139,3 +167,37 @@ class ContextAgent(BaseAgent):
         """Return the model's answer to ``prompt`` read against the context."""
         self._asked = prompt
         return await self._stream_and_aggregate(self.combine(prompt), **kwargs)
+
+
+def _agent_options(request: RunRequest) -> dict[str, Any]:
+    return {"system_prompt": request.options.get("system_prompt"),
+            "listeners": request.listeners, "store": request.store,
+            "concurrency": request.concurrency}
+
+
+def _make_basic(model: BaseModel, request: RunRequest) -> BasicAgent:
+    return BasicAgent(request.label or WORKER_ID, model, **_agent_options(request))
+
+
+def _make_context(model: BaseModel, request: RunRequest) -> ContextAgent:
+    return ContextAgent(request.label or WORKER_ID, model, request.attachment or "",
+                        **_agent_options(request))
+
+
+_SYSTEM_PROMPT = Option("system_prompt", "--system", "a system prompt", kind="text",
+                        title="system prompt", metavar="TEXT")
+
+SPECS = (
+    SystemSpec(
+        "basic", "Basic", "send one prompt and stream the answer", _make_basic,
+        description="Send one prompt and stream the answer to stdout.", command="ask",
+        options=(_SYSTEM_PROMPT,), view="stream", answer_worker=WORKER_ID,
+    ),
+    SystemSpec(
+        "context", "Context", "answer a prompt read against a context file", _make_context,
+        command="ask", options=(_SYSTEM_PROMPT,), view="stream", answer_worker=WORKER_ID,
+        attachment=Attachment("required", "a context file", "context file", "--context",
+                              "a text file placed before the prompt"),
+    ),
+)
+"""The registry's declarations of both agents (one CLI command, ``ask``; see registry)."""

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 __all__ = [
+    "AGGREGATE_HELP",
     "AGGREGATE_MODES",
     "AggregateResult",
     "Vote",
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 AGGREGATE_MODES = ("vote", "select", "synthesize")
+AGGREGATE_HELP = ("vote (majority of final answers), select (one call picks the most "
+                  "consistent) or synthesize (one call merges them)")
 
 SHORT_ANSWER = 80
 """Answers longer than this (characters, after extraction) are too long to vote on."""

@@ -23,8 +23,16 @@ from ..errors import ContextLengthError, InputError
 from ..events import EventListener, Retrying, StepFinished, StepStarted
 from .base import Orchestrator, Run, WorkerOutcome, clip, json_params, split_options
 from .chunking import MIN_CHUNK_TOKENS, Budget, Chunker, TokenCounter, plan_budget
+from .registry import (
+    Attachment,
+    Option,
+    RunRequest,
+    RunResult,
+    SystemSpec,
+    WorkerResult,
+)
 
-__all__ = ["ChainOfAgents", "ChainResult", "manager_prompt", "worker_prompt"]
+__all__ = ["SPECS", "ChainOfAgents", "ChainResult", "manager_prompt", "worker_prompt"]
 
 MANAGER = "manager"
 SHRINK = 0.6
@@ -78,6 +86,8 @@ class ChainResult:
     """Communication unit written after each chunk, in order."""
     chunks: list[str] = field(default_factory=list)
     budget: Budget | None = None
+    outcomes: dict[str, WorkerOutcome] = field(default_factory=dict)
+    """Worker id -> how that step ended, with its text."""
 
 
 class ChainOfAgents(Orchestrator):
@@ -167,6 +177,26 @@ class ChainOfAgents(Orchestrator):
             raise asyncio.CancelledError(f"chain {self.system_id} was cancelled")
         return result.answer
 
+    async def run_request(self, request: RunRequest) -> RunResult:
+        """The registry's entry point: ``run(prompt, attachment)`` with the request's params.
+
+        Raises:
+            AgentDeckError: a step failed; the units so far stay in the run folder.
+            asyncio.CancelledError: ``cancel()`` stopped the chain.
+        """
+        answer = await self.run(request.prompt, request.attachment or "",
+                                **request.params.to_body())
+        result, run_id = self.last_result, self.last_run_id
+        assert result is not None  # run() set it or raised
+        return RunResult(
+            run_id, "done", answer,
+            workers={w: WorkerResult(o, self.worker_file(w)) for w, o in result.outcomes.items()},
+            report={"run_id": run_id, "answer": answer, "units": result.units,
+                    "chunks": len(result.chunks),
+                    "budget": result.budget.describe() if result.budget else None},
+            brief={"answer": answer},
+        )
+
     async def _chain(self, s: _ChainState) -> tuple[str, ChainResult]:
         result = ChainResult("", budget=s.budget)
         self.last_result = result
@@ -178,7 +208,7 @@ class ChainOfAgents(Orchestrator):
                 return "cancelled", result
             step = i + 1
             wid = _chunk_id(step, s.width)
-            outcome = await self._step(s, i, unit, worker_kwargs, wid)
+            outcome = result.outcomes[wid] = await self._step(s, i, unit, worker_kwargs, wid)
             if outcome.cancelled:
                 return "cancelled", result
             if outcome.error is not None:
@@ -194,6 +224,7 @@ class ChainOfAgents(Orchestrator):
         messages = [{"role": "user", "content": manager_prompt(unit, s.question,
                                                                 self.query_aware)}]
         outcome = await s.run.run_one(MANAGER, messages, s.kwargs, label="manager", step=step)
+        result.outcomes[MANAGER] = outcome
         if outcome.cancelled:
             return "cancelled", result
         if outcome.error is not None:
@@ -240,3 +271,34 @@ class _ChainState:
 
 def _chunk_id(step: int, width: int) -> str:
     return f"chunk-{step:0{width}d}"
+
+
+def _make_chain(model: BaseModel, request: RunRequest) -> ChainOfAgents:
+    options = request.options
+    return ChainOfAgents(
+        request.label or "chain", model, chunk_size=options.get("chunk_size"),
+        query_aware=not options.get("summarize"), unit_tokens=options.get("unit_tokens"),
+        listeners=request.listeners, store=request.store, concurrency=request.concurrency,
+    )
+
+
+SPECS = (
+    SystemSpec(
+        "chain", "Chain", "answer a question over a long file", _make_chain,
+        description="Chain of Agents: workers read FILE chunk by chunk, passing a summary "
+                    "along; a manager answers from the last one.",
+        prompt="question", prompt_help="the question (or, with --summarize, the task)",
+        attachment=Attachment("required", "a long text", "long-text file", "--file",
+                              "the long text"),
+        options=(
+            Option("summarize", "--summarize", "query-less workers (plain running summaries)",
+                   kind="switch"),
+            Option("chunk_size", "--chunk-size", "cap on a chunk's tokens",
+                   minimum=MIN_CHUNK_TOKENS, title="chunk size", metavar="TOKENS"),
+            Option("unit_tokens", "--unit-tokens", "max_tokens of each worker's summary",
+                   minimum=1, title="unit tokens", metavar="TOKENS"),
+        ),
+        view="chain", answer_worker=MANAGER,
+    ),
+)
+"""The registry's declaration of the chain."""

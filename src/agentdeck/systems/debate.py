@@ -20,10 +20,18 @@ from ..client.model import BaseModel
 from ..errors import InputError
 from ..events import EventListener, StepFinished, StepStarted
 from ..types import ChatMessage
-from .aggregate import Vote, all_short, majority_vote
-from .base import Orchestrator, Run, json_params, split_options
+from .aggregate import AggregateResult, Vote, all_short, majority_vote
+from .base import Orchestrator, Run, WorkerOutcome, json_params, split_options
+from .registry import (
+    CONCURRENCY,
+    Option,
+    RunRequest,
+    RunResult,
+    SystemSpec,
+    WorkerResult,
+)
 
-__all__ = ["MAX_AGENTS", "MAX_ROUNDS", "Debate", "DebateResult", "revise_prompt"]
+__all__ = ["MAX_AGENTS", "MAX_ROUNDS", "SPECS", "Debate", "DebateResult", "revise_prompt"]
 
 MAX_AGENTS = 16
 MAX_ROUNDS = 10
@@ -52,6 +60,8 @@ class DebateResult:
     vote: Vote | None = None
     failed: list[str] = field(default_factory=list)
     """Worker ids that did not finish."""
+    outcomes: dict[str, WorkerOutcome] = field(default_factory=dict)
+    """Worker id -> how that seat's answer in that round ended."""
 
     @property
     def answer(self) -> str:
@@ -108,6 +118,29 @@ class Debate(Orchestrator):
             raise asyncio.CancelledError(f"debate {self.system_id} was cancelled")
         return result
 
+    async def run_request(self, request: RunRequest) -> RunResult:
+        """The registry's entry point: the debate, its vote as the aggregate.
+
+        Raises:
+            asyncio.CancelledError: ``cancel()`` stopped the debate.
+        """
+        result = await self.run(request.prompt, **request.params.to_body())
+        run_id, failed, vote = self.last_run_id, result.failed, result.vote
+        lines = []
+        for seat, answer in enumerate(result.answers, 1):
+            lines += [f"## Seat {seat}\n", (answer or "(no answer)").strip() + "\n"]
+        run = self._last_run
+        return RunResult(
+            run_id, run.status if run is not None else "done", result.answer,
+            workers={w: WorkerResult(o, self.worker_file(w)) for w, o in result.outcomes.items()},
+            aggregate=AggregateResult("vote", vote.winner, vote=vote) if vote else None,
+            report={"run_id": run_id, "answers": result.answers, "history": result.history,
+                    "vote": vote, "failed": failed},
+            brief={"answers": result.answers, "vote": vote},
+            lines=tuple(lines),
+            failure=f"{len(failed)} debate call(s) failed: {', '.join(failed)}" if failed else "",
+        )
+
     async def _debate(self, run: Run, prompt: str, kwargs: dict[str, Any]
                       ) -> tuple[str, DebateResult]:
         seats = range(1, self.agents + 1)
@@ -131,6 +164,7 @@ class Debate(Orchestrator):
                                step=r + 1) for s in order]
             answers = [""] * self.agents
             for s, outcome in zip(order, await run.gather(tasks)):
+                result.outcomes[outcome.worker_id] = outcome
                 if outcome.ok:
                     latest[s] = answers[s - 1] = outcome.content
                     talks[s].append({"role": "assistant", "content": outcome.content})
@@ -157,3 +191,26 @@ def _wid(seat: int, round_: int) -> str:
 def _round_text(answers: list[str]) -> str:
     return "\n\n".join(f"## Seat {s}\n\n{a.strip() or '(no answer)'}"
                        for s, a in enumerate(answers, 1))
+
+
+def _make_debate(model: BaseModel, request: RunRequest) -> Debate:
+    return Debate(request.label or "debate", model, agents=request.calls or 3,
+                  rounds=2 if request.rounds is None else request.rounds,
+                  listeners=request.listeners, store=request.store,
+                  concurrency=request.concurrency)
+
+
+SPECS = (
+    SystemSpec(
+        "debate", "Debate", "agents answer, read each other, revise", _make_debate,
+        description="Multi-agent debate: N agents answer, then for R rounds each reads the "
+                    "others' answers and revises.",
+        prompt_help="the question",
+        calls=Option("calls", "--agents", "number of agents", default=3, minimum=2,
+                     maximum=MAX_AGENTS, title="number of agents"),
+        rounds=Option("rounds", "--rounds", "revision rounds", default=2, minimum=0,
+                      maximum=MAX_ROUNDS, title="debate rounds"),
+        options=(CONCURRENCY,),
+    ),
+)
+"""The registry's declaration of the debate."""

@@ -8,20 +8,18 @@ the partial text). Worker ids are ``call-01`` ... (zero-padded so they sort).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..client.model import BaseModel
 from ..errors import InputError
 from ..events import EventListener, StepFinished, StepStarted
 from ..sanitize import safe_filename
 from ..store.append_files import create_soon
-from ..store.flush_timer import FlushTimer
-from ..types import now
 from .aggregate import (
+    AGGREGATE_HELP,
     AGGREGATE_MODES,
     AggregateResult,
     answer_key,
@@ -32,8 +30,17 @@ from .aggregate import (
     synthesize_prompt,
 )
 from .base import Orchestrator, Run, WorkerOutcome, json_params, split_options
+from .output_files import FileSink, prepare_output_dir
+from .registry import (
+    CONCURRENCY,
+    Option,
+    RunRequest,
+    RunResult,
+    SystemSpec,
+    WorkerResult,
+)
 
-__all__ = ["MAX_CALLS", "MultiCallSystem", "MultiResult", "task_id", "worker_id"]
+__all__ = ["MAX_CALLS", "SPECS", "MultiCallSystem", "MultiResult", "task_id", "worker_id"]
 
 MAX_CALLS = 10_000
 """More calls than this in one run is almost surely a typo (``-n 100000``)."""
@@ -50,82 +57,6 @@ def task_id(index: int) -> str:
 def worker_id(index: int, total: int) -> str:
     """The worker id of call ``index``: ``call-03`` (padded to the width of ``total``)."""
     return f"call-{index:0{max(2, len(str(total)))}d}"
-
-
-class FileSink:
-    """Streams one call's text into its output file, opened on first flush.
-
-    Text is kept pending and written at most every ``FLUSH_INTERVAL`` seconds (one system call
-    per flush, not per token) and at once when the call ends, fails or is cancelled, so the
-    file grows as the text arrives and holds exactly the call's text once it ended. Opening
-    lazily keeps at most ``concurrency`` files open; reasoning is wrapped in ``<think>`` tags
-    exactly as the seed's ``call_stream`` text was.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[str] | None = None
-        self._thinking = False
-        self._pending: list[str] = []
-        self._timer = FlushTimer(self.flush)
-        self._error: OSError | None = None
-        self._closed = False
-
-    def write(self, content: str, reasoning: str) -> None:
-        """Queue text; raises the ``OSError`` of a failed earlier flush."""
-        if self._error is not None:
-            raise self._error
-        pending = self._pending
-        if reasoning:
-            if not self._thinking:
-                self._thinking = True
-                pending.append("<think>")
-            pending.append(reasoning)
-        if content:
-            if self._thinking:
-                self._thinking = False
-                pending.append("</think>")
-            pending.append(content)
-        if self._timer.armed is None:
-            self._timer.poke()
-
-    def flush(self) -> None:
-        """Write pending text to the file (the flush timer calls this; errors wait for write)."""
-        try:
-            self._flush()
-        except OSError as exc:
-            self._error = exc
-
-    def _flush(self) -> None:
-        self._timer.last = now()
-        if self._file is None:
-            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - lives across flushes
-        if self._pending:
-            text = "".join(self._pending)
-            self._pending.clear()
-            self._file.write(text)
-        self._file.flush()
-
-    def close(self) -> None:
-        """Write the rest and close; a call with no text still leaves its (empty) file."""
-        if self._closed:
-            return
-        self._closed = True
-        self._timer.stopped = True
-        self._timer.cancel()
-        if self._thinking:
-            self._thinking = False
-            self._pending.append("</think>")
-        try:
-            if self._error is not None:
-                raise self._error
-            self._flush()
-        finally:
-            if self._file is not None:
-                try:
-                    self._file.close()
-                except OSError:
-                    pass  # the flush above already reported the failure
 
 
 @dataclass
@@ -188,6 +119,29 @@ class MultiCallSystem(Orchestrator):
         Raises:
             InputError: empty prompt, bad count, unwritable output folder (before any request).
         """
+        return (await self._run_calls(prompt, num_calls, output_dir, base_filename, kwargs)).files
+
+    async def run_request(self, request: RunRequest) -> RunResult:
+        """The registry's entry point: ``request.calls`` calls, aggregated as it asks.
+
+        A seed in the params becomes one seed per call (seed, seed + 1, ...): the same seed for
+        every call would make every answer the same.
+        """
+        options = request.options
+        kwargs = request.params.to_body()
+        if "seed" in kwargs:
+            kwargs["seeds"] = kwargs.pop("seed")
+        for name, value in (("temperatures", options.get("temperatures")),
+                            ("aggregate", request.aggregate)):
+            if value is not None:
+                kwargs[name] = value
+        result = await self._run_calls(request.prompt, request.calls or 1,
+                                       options.get("output_dir"),
+                                       options.get("base_filename") or "output", kwargs)
+        return _run_result(self.last_run_id, self._last_run, result)
+
+    async def _run_calls(self, prompt: str, num_calls: int, output_dir: str | None,
+                         base_filename: str, kwargs: dict[str, Any]) -> MultiResult:
         options = split_options(kwargs, OPTIONS)
         mode = options.get("aggregate")
         concurrency = options.get("concurrency")
@@ -227,7 +181,7 @@ class MultiCallSystem(Orchestrator):
             return _status(result, run), result
 
         result: MultiResult = await self._drive(run, body)
-        return result.files
+        return result
 
     def _spawn(self, run: Run, wid: str) -> Any:
         index, kwargs, path = self._plan[wid]
@@ -237,21 +191,15 @@ class MultiCallSystem(Orchestrator):
     def _collect(self, outcomes: list[WorkerOutcome]) -> MultiResult:
         result = MultiResult(files={})
         for outcome in outcomes:
-            index, _, path = self._plan[outcome.worker_id]
-            if path is None:
-                path = self._store_path(outcome.worker_id)
+            wid = outcome.worker_id
+            index, _, path = self._plan[wid]
+            if path is None:  # no seed-style copy: the run store's file, if any
+                path = self.worker_file(wid) or f"(not recorded: {wid})"
             tid = task_id(index)
             result.outcomes[tid] = outcome
             result.paths[tid] = str(path)
             result.files[tid] = str(path) if outcome.ok else _error_text(outcome, path)
         return result
-
-    def _store_path(self, wid: str) -> Path | str:
-        """The run store's file of a worker (``output_dir=None``), or a note when unrecorded."""
-        run = self._last_run
-        if run is not None and run.recorder is not None:
-            return run.recorder.worker_path(wid)
-        return f"(not recorded: {wid})"
 
     async def retry_worker(self, worker_id: str) -> WorkerOutcome:
         """Run one call of the last run again (same worker id, file and params).
@@ -312,6 +260,21 @@ class MultiCallSystem(Orchestrator):
         return agg
 
 
+def _run_result(run_id: str | None, run: Run | None, result: MultiResult) -> RunResult:
+    agg = result.aggregate
+    failed = result.failed
+    return RunResult(
+        run_id, run.status if run is not None else "done",
+        agg.answer if agg is not None else "",
+        workers={t: WorkerResult(o, result.paths.get(t)) for t, o in result.outcomes.items()},
+        aggregate=agg,
+        report={"run_id": run_id, "results": result.files, "failed": failed, "aggregate": agg},
+        brief={"results": result.files, "aggregate": agg},
+        lines=tuple(f"{tid}: {value}" for tid, value in result.files.items()),
+        failure=f"{len(failed)} of {len(result.files)} calls failed" if failed else "",
+    )
+
+
 def _vote(done: list[tuple[str, str]]) -> AggregateResult:
     vote = majority_vote([text for _, text in done])
     if vote is None:
@@ -347,22 +310,6 @@ def _check(prompt: str, num_calls: int, mode: str | None, concurrency: int | Non
         raise InputError(f"concurrency must be at least 1, got {concurrency!r}")
 
 
-def prepare_output_dir(output_dir: str | os.PathLike[str]) -> Path:
-    """Create ``output_dir`` if needed and make sure files can be written in it."""
-    folder = Path(output_dir).expanduser()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise InputError(f"output folder {folder} exists and is not a folder") from None
-    except OSError as exc:
-        raise InputError(f"cannot create output folder {folder}: {exc.strerror}") from None
-    if not folder.is_dir():
-        raise InputError(f"output folder {folder} exists and is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"output folder {folder} is not writable")
-    return folder
-
-
 def _safe_base(base_filename: str) -> str:
     return safe_filename(base_filename or "output")
 
@@ -392,3 +339,33 @@ def _per_call_kwargs(kwargs: dict[str, Any], n: int, seeds: Any,
             call["temperature"] = temperatures[i % len(temperatures)]
         out.append(call)
     return out
+
+
+def _make_multi(model: BaseModel, request: RunRequest) -> MultiCallSystem:
+    return MultiCallSystem(request.label or "multi", model, listeners=request.listeners,
+                           store=request.store, concurrency=request.concurrency)
+
+
+SPECS = (
+    SystemSpec(
+        "multi", "Multi-call", "run one prompt N times in parallel", _make_multi,
+        description="Run one prompt N times in parallel; each answer streams into "
+                    "OUTPUT_DIR/BASE_<i>.txt.",
+        calls=Option("calls", "-n", "number of calls", default=4, minimum=1, maximum=MAX_CALLS,
+                     title="number of calls", required=True),
+        aggregate=Option("aggregate", "--aggregate", AGGREGATE_HELP, kind="choice",
+                         choices=AGGREGATE_MODES, title="aggregate"),
+        options=(
+            CONCURRENCY,
+            Option("output_dir", "--output-dir", "folder of the answer files", kind="folder",
+                   cli_default="multi_call_outputs", metavar="DIR"),
+            Option("base_filename", "--base-filename", "file name stem", kind="text",
+                   default="output", metavar="BASE"),
+            Option("temperatures", "--temperatures",
+                   "per-call temperatures, cycled over the calls", kind="numbers", minimum=0,
+                   metavar="T1,T2,..."),
+        ),
+    ),
+)
+"""The registry's declaration of multi-call (without ``output_dir``: no seed-style copies,
+the run store keeps every call)."""

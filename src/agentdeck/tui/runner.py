@@ -1,128 +1,103 @@
-"""Turns the main screen's choices (system, parameters, prompt, attachment) into one core run.
+"""Turns the main screen's choices (system, fields, prompt, attachment) into one core run.
 
 Kept apart from the screen so the screen only deals with widgets, and so tests can check the
-mapping from picker options to the systems' seed APIs without a terminal.
+mapping without a terminal. What a system needs and its limits come from the registry of
+systems; the params come from ``config.params``, as the CLI's do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from agentdeck.client.model import BaseModel
+from agentdeck.config.params import run_params
 from agentdeck.errors import InputError
 from agentdeck.events import EventListener
+from agentdeck.systems import registry
+from agentdeck.systems.registry import RunRequest, SystemSpec
 
-__all__ = ["AGGREGATIONS", "SYSTEMS", "RunOptions", "build_system", "run_system"]
+from .settings_form import ui_num_calls
 
-SYSTEMS: tuple[tuple[str, str], ...] = (
-    ("Basic", "basic"),
-    ("Context", "context"),
-    ("Chain", "chain"),
-    ("Multi-call", "multi"),
-    ("Debate", "debate"),
-)
-"""(label, key) of every system the app can run, in picker order."""
+if TYPE_CHECKING:
+    from agentdeck.config.settings import Settings
+    from agentdeck.store.runs import RunStore
 
-AGGREGATIONS: tuple[tuple[str, str], ...] = (
-    ("no aggregation", "none"),
-    ("vote", "vote"),
-    ("select", "select"),
-    ("synthesize", "synthesize"),
-)
-
-NEEDS_ATTACHMENT = {"context": "a context file", "chain": "a long text"}
-"""Systems that cannot run without an attached file, and what the file is to them."""
+__all__ = ["RunOptions", "run_request"]
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """What the picker says about the next run; validated on construction."""
+    """What the picker says about the next run; checked on construction."""
 
     system: str = "basic"
     temperature: float | None = None
     max_tokens: int | None = None
     num_calls: int = 4
-    """Calls for Multi-call, seats for Debate."""
+    """Calls, or seats: the "n" field, for the systems that declare a count."""
     concurrency: int | None = None
     aggregate: str = "none"
     rounds: int = 2
 
     def __post_init__(self) -> None:
-        if self.system not in {key for _, key in SYSTEMS}:
-            raise InputError(f"unknown system {self.system!r}")
+        spec = registry.get(self.system)  # an unknown system is an InputError
         if self.temperature is not None and not 0 <= self.temperature <= 2:
             raise InputError(f"temperature must be between 0 and 2, got {self.temperature}")
         if self.max_tokens is not None and self.max_tokens < 1:
             raise InputError(f"max tokens must be at least 1, got {self.max_tokens}")
-        if not 1 <= self.num_calls <= 1024:
-            raise InputError(f"number of calls must be between 1 and 1024, got {self.num_calls}")
         if self.concurrency is not None and self.concurrency < 1:
             raise InputError(f"concurrency must be at least 1, got {self.concurrency}")
-        if not 1 <= self.rounds <= 10:
-            raise InputError(f"debate rounds must be between 1 and 10, got {self.rounds}")
+        if spec.calls is not None:
+            spec.calls.check(self.num_calls)
+        if spec.rounds is not None:
+            spec.rounds.check(self.rounds)
+        if spec.aggregate is not None and self.aggregate != "none":
+            spec.aggregate.check(self.aggregate)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RunOptions:
+        """The picker's starting values: the settings' defaults."""
+        return cls(
+            temperature=settings.params.temperature,
+            max_tokens=settings.params.max_tokens,
+            num_calls=ui_num_calls(settings),
+            concurrency=settings.concurrency,
+        )
 
     @property
-    def sampling(self) -> dict[str, Any]:
-        """Keyword arguments every system's ``run`` passes on to the model."""
-        kw: dict[str, Any] = {}
-        if self.temperature is not None:
-            kw["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            kw["max_tokens"] = self.max_tokens
-        return kw
+    def spec(self) -> SystemSpec:
+        """The chosen system's declaration."""
+        return registry.get(self.system)
 
 
-def build_system(
+def run_request(
     options: RunOptions,
-    model: BaseModel,
-    *,
+    settings: Settings,
+    prompt: str,
     attachment: str | None,
-    listeners: list[EventListener],
-    store: Any,
-) -> Any:
-    """Create the agent or system ``options`` names, wired to ``listeners`` and ``store``.
+    *,
+    listeners: Iterable[EventListener],
+    store: RunStore | bool | None,
+) -> RunRequest:
+    """The request ``options`` make, with the settings' params under the picker's fields.
 
     Raises:
-        InputError: the system needs an attachment and none was given.
+        InputError: the system needs an attachment and none was given, or the request does
+            not fit the system's declaration.
     """
-    from agentdeck import systems
-    from agentdeck.systems import agents
-
-    need = NEEDS_ATTACHMENT.get(options.system)
-    if need and not attachment:
-        raise InputError(f"{options.system} needs {need}: attach one with ctrl+o")
-    common: dict[str, Any] = {
-        "listeners": listeners,
-        "store": store,
-        "concurrency": options.concurrency,
-    }
-    if options.system == "basic":
-        return agents.BasicAgent("agent", model, **common)
-    if options.system == "context":
-        return agents.ContextAgent("agent", model, attachment, **common)
-    if options.system == "chain":
-        return systems.ChainOfAgents("chain", model, **common)
-    if options.system == "multi":
-        return systems.MultiCallSystem("multi", model, **common)
-    return systems.Debate(
-        "debate", model, agents=options.num_calls, rounds=options.rounds, **common
-    )
-
-
-async def run_system(system: Any, options: RunOptions, prompt: str, attachment: str | None) -> Any:
-    """Run ``system`` with its seed API and return its seed result."""
-    if not prompt.strip():
-        raise InputError("the prompt is empty: type something first")
-    kw = options.sampling
-    if options.system in ("basic", "context"):
-        return await system.run(prompt, **kw)
-    if options.system == "chain":
-        return await system.run(prompt, attachment, **kw)
-    if options.system == "multi":
-        if options.aggregate != "none":
-            kw["aggregate"] = options.aggregate
-        # The run store keeps every call already: no seed-style copies (each token would be
-        # written twice).
-        return await system.run(prompt, options.num_calls, None, "call", **kw)
-    return await system.run(prompt, **kw)
+    spec = options.spec
+    need = spec.attachment.need
+    if need == "required" and not attachment:
+        raise InputError(f"{spec.key} needs {spec.attachment.what}: attach one with ctrl+o")
+    form = {"temperature": options.temperature, "max_tokens": options.max_tokens}
+    return spec.prepare(RunRequest(
+        prompt,
+        attachment if need != "none" else None,
+        run_params(settings, form),
+        calls=options.num_calls if spec.calls else None,
+        rounds=options.rounds if spec.rounds else None,
+        aggregate=options.aggregate if spec.aggregate else None,
+        listeners=tuple(listeners),
+        store=store,
+        concurrency=options.concurrency,
+    ))

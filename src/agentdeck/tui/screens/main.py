@@ -17,12 +17,14 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from agentdeck.errors import AgentDeckError
 from agentdeck.events import RunEvent
 from agentdeck.events import WorkerFailed as WorkerFailedEvent
+from agentdeck.state import WorkerState
+from agentdeck.systems import registry
+from agentdeck.systems.registry import RunRequest, System
 
 from ..keyorder import after_typed_keys
-from ..live import LiveRun, WorkerState
+from ..live import LiveRun
 from ..messages import ConnectionChanged
-from ..runner import RunOptions, build_system, run_system
-from ..settings_form import ui_num_calls
+from ..runner import RunOptions, run_request
 from ..widgets.output_pane import OutputPane
 from ..widgets.prompt_box import Attachment, PromptBox
 from ..widgets.status_line import StatusLine
@@ -44,13 +46,17 @@ STATUS_EVERY = 5
 """Frames between status-line updates (4 Hz at 20 Hz frames)."""
 WIDE = 120
 """Columns from which the prompt box gets more rows."""
-
 EMPTY = (
     "Type a prompt above and press ctrl+s (or F5) to send it.\n\n"
-    "ctrl+t picks the system (Basic, Context, Chain, Multi-call, Debate), ctrl+o attaches a "
-    "context file or long text, F2 opens settings, F3 the history of past runs, ctrl+p lists "
-    "every command."
+    "ctrl+t picks the system ({systems}), ctrl+o attaches a context file or long text, F2 "
+    "opens settings, F3 the history of past runs, ctrl+p lists every command."
 )
+"""The empty output pane's text; ``{systems}`` lists the registry's systems."""
+
+
+def _systems() -> str:
+    """The systems' labels, in picker order: "Basic, Context, ..."."""
+    return ", ".join(spec.label for spec in registry.specs())
 
 
 class MainScreen(Screen[None]):
@@ -72,7 +78,7 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.live: LiveRun | None = None
         """The current (or last) run's buffers."""
-        self.system: Any = None
+        self.system: System | None = None
         """The current (or last) agent or system; kept after the run for retries."""
         self._worker: Worker[None] | None = None
         self._frames = 0
@@ -84,8 +90,8 @@ class MainScreen(Screen[None]):
         settings = self.app.settings  # type: ignore[attr-defined]
         yield StatusLine(id="status")
         yield PromptBox(id="prompt")
-        yield SystemPicker(_defaults(settings), id="picker")
-        yield OutputPane(id="output", empty_text=EMPTY)
+        yield SystemPicker(RunOptions.from_settings(settings), id="picker")
+        yield OutputPane(id="output", empty_text=EMPTY.format(systems=_systems()))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -199,10 +205,17 @@ class MainScreen(Screen[None]):
             self.notify("The prompt is empty: type something first.", severity="warning")
             return
         text = attachment.text if attachment else None
+        live = LiveRun()
         try:
-            system = build_system(
-                options, model, attachment=text, listeners=[], store=self.app.store
-            )  # type: ignore[attr-defined]
+            request = run_request(
+                options,
+                self.app.settings,  # type: ignore[attr-defined]
+                prompt,
+                text,
+                listeners=(live, self._collect_failures),
+                store=self.app.store,  # type: ignore[attr-defined]
+            )
+            system = options.spec.make(model, request)
         except AgentDeckError as exc:
             self.notify(str(exc), title="Cannot run", severity="error", markup=False)
             return
@@ -210,24 +223,16 @@ class MainScreen(Screen[None]):
         tls = self.app.settings.profile.tls_warning()  # type: ignore[attr-defined]
         if tls and not self.app.backend.uses_sim:  # type: ignore[attr-defined]
             self.notify(tls, title="TLS", severity="warning", markup=False)
-        self._begin(system, options.system)
-        self._worker = self.run_prompt(system, options, prompt, text)
-
-    def _begin(self, system: Any, kind: str) -> None:
-        live = LiveRun()
-        system.add_listener(live)
-        system.add_listener(self._collect_failures)
         self.live, self.system = live, system
-        self.query_one(OutputPane).show(live, kind)
+        self.query_one(OutputPane).show(live, options.system)
         self.query_one(StatusLine).run_state = "starting"
+        self._worker = self.run_prompt(system, request)
 
     @work(exclusive=True, group="run")
-    async def run_prompt(
-        self, system: Any, options: RunOptions, prompt: str, text: str | None
-    ) -> None:
+    async def run_prompt(self, system: System, request: RunRequest) -> None:
         """Drive one run; server errors become notifications (and show on their cards)."""
         try:
-            await run_system(system, options, prompt, text)
+            await system.run_request(request)
         except AgentDeckError as exc:
             if id(exc) not in self._reported:  # a failed worker's error is shown already
                 self.notify(str(exc), title=exc.kind, severity="error", markup=False, timeout=10)
@@ -239,7 +244,7 @@ class MainScreen(Screen[None]):
     async def retry_one(self, worker_id: str) -> None:
         """Run one failed or cancelled worker of the last multi-call run again."""
         try:
-            await self.system.retry_worker(worker_id)
+            await self.system.retry_worker(worker_id)  # type: ignore[union-attr]
         except AgentDeckError as exc:
             self.notify(str(exc), title=exc.kind, severity="error", markup=False)
         finally:
@@ -359,11 +364,7 @@ class MainScreen(Screen[None]):
         """Every action of this screen for the command palette."""
         yield "Send prompt", "Run the prompt with the chosen system (ctrl+s, F5)", self.action_send
         yield "Attach file", "Attach a context file or long text (ctrl+o)", self.action_attach
-        yield (
-            "Next system",
-            "Basic, Context, Chain, Multi-call, Debate (ctrl+t)",
-            self.action_cycle_system,
-        )
+        yield "Next system", f"{_systems()} (ctrl+t)", self.action_cycle_system
         yield "Cancel all", "Cancel every worker of the run (ctrl+g)", self.action_cancel_all
         yield "Zoom", "Full-screen transcript of the focused worker (ctrl+f)", self.action_zoom
         yield "New prompt", "Clear the prompt box (ctrl+n)", self.action_new_prompt
@@ -377,17 +378,6 @@ class MainScreen(Screen[None]):
             "Run a failed or cancelled worker again (r on the grid)",
             self.action_retry_focused,
         )
-
-
-def _defaults(settings: Any) -> RunOptions:
-    """The picker's starting values, from the settings' defaults."""
-    params = settings.params
-    return RunOptions(
-        temperature=params.temperature,
-        max_tokens=params.max_tokens,
-        num_calls=ui_num_calls(settings),
-        concurrency=settings.concurrency,
-    )
 
 
 def _run_state(live: LiveRun) -> str:

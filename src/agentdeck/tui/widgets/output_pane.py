@@ -12,19 +12,31 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Static
 
-from ..live import LiveRun, WorkerBuffer, WorkerState
+from agentdeck.state import WorkerState
+from agentdeck.systems import registry
+from agentdeck.systems.agents import BaseAgent
+
+from ..live import LiveRun, WorkerBuffer
 from .chain_view import ChainView
 from .stream_view import StreamView
 from .worker_grid import WorkerGrid
 
 __all__ = ["OutputPane", "view_for"]
 
-_VIEWS = {"basic": "stream", "context": "stream", "agent": "stream", "chain": "chain"}
+_VIEWS = ("stream", "grid", "chain")
+_ENDED_BADLY = (WorkerState.FAILED, WorkerState.CANCELLED, WorkerState.INTERRUPTED)
 
 
 def view_for(system: str) -> str:
-    """Which view shows ``system``: one stream, a chain, or the grid of parallel workers."""
-    return _VIEWS.get(system, "grid")
+    """Which view shows ``system``: one stream, a chain, or the grid of parallel workers.
+
+    A registered system says which (its ``view``); a run of another agent (the system name
+    every ``BaseAgent`` subclass records unless it sets its own) is one stream.
+    """
+    spec = registry.find(system)
+    if spec is not None:
+        return spec.view if spec.view in _VIEWS else "grid"
+    return "stream" if system == BaseAgent.system else "grid"
 
 
 class OutputPane(Widget):
@@ -101,7 +113,7 @@ class OutputPane(Widget):
             self.query_one(ChainView).flush()
 
     def _show_error(self, buf: WorkerBuffer | None) -> None:
-        failed = buf is not None and buf.state in (WorkerState.FAILED, WorkerState.CANCELLED)
+        failed = buf is not None and buf.state in _ENDED_BADLY
         text = f"✕ {buf.state_text}: {buf.error}" if failed and buf else ""
         if text != self._error_shown:
             self._error_shown = text

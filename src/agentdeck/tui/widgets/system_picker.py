@@ -1,4 +1,8 @@
-"""``SystemPicker``: which system runs next and with what parameters, one compact row."""
+"""``SystemPicker``: which system runs next and with what parameters, one compact row.
+
+The systems, and which fields each shows (calls, rounds, aggregation), come from the registry
+of systems: a registered system appears here with the fields it declares.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +17,41 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select
 
 from agentdeck.errors import InputError
+from agentdeck.systems import registry
 
-from ..runner import AGGREGATIONS, SYSTEMS, RunOptions
+from ..runner import RunOptions
 
 __all__ = ["SystemPicker"]
 
 _FIELDS = (
-    # (id, label, width, tooltip)
+    # (id, label, width, tooltip; None: made from the systems that declare the input)
     ("temperature", "temp", 5, "Sampling temperature (0-2); empty = server default"),
     ("max_tokens", "max", 7, "Max tokens per call; empty = server default"),
-    ("num_calls", "n", 4, "Calls (Multi-call) or seats (Debate)"),
+    ("num_calls", "n", 4, None),
     ("concurrency", "conc", 4, "Concurrency cap: most requests in flight at once; empty = all"),
-    ("rounds", "rounds", 3, "Debate rounds after the first answers"),
+    ("rounds", "rounds", 3, None),
 )
+_DECLARED = {"num_calls": "calls", "rounds": "rounds", "aggregate": "aggregate"}
+"""Picker field -> the spec input that shows it."""
+
+
+def _tooltip(name: str) -> str:
+    """What a declared field means to each system that has it: "Multi-call: number of calls"."""
+    attr = _DECLARED[name]
+    return "; ".join(f"{spec.label}: {getattr(spec, attr).title}" for spec in registry.specs()
+                     if getattr(spec, attr) is not None)
+
+
+def _aggregations() -> list[tuple[str, str]]:
+    modes = dict.fromkeys(m for spec in registry.specs() if spec.aggregate
+                          for m in spec.aggregate.choices)
+    return [("no aggregation", "none")] + [(mode, mode) for mode in modes]
+
+
+def _aggregate_tooltip() -> str:
+    labels = [spec.label for spec in registry.specs() if spec.aggregate is not None]
+    verb = "combines its" if len(labels) == 1 else "combine their"
+    return f"How {' and '.join(labels)} {verb} answers"
 
 
 def _fmt(value: object) -> str:
@@ -59,7 +85,7 @@ class SystemPicker(Widget):
         d = self._defaults
         with HorizontalGroup(id="group-system"):
             yield Select(
-                SYSTEMS,
+                [(spec.label, spec.key) for spec in registry.specs()],
                 value=d.system,
                 allow_blank=False,
                 compact=True,
@@ -68,12 +94,12 @@ class SystemPicker(Widget):
             )
         with HorizontalGroup(id="group-aggregate"):
             yield Select(
-                AGGREGATIONS,
+                _aggregations(),
                 value=d.aggregate,
                 allow_blank=False,
                 compact=True,
                 id="aggregate",
-                tooltip="How Multi-call combines its answers",
+                tooltip=_aggregate_tooltip(),
             )
         values = {
             "temperature": d.temperature,
@@ -90,7 +116,7 @@ class SystemPicker(Widget):
                     id=name,
                     type="number" if name == "temperature" else "integer",
                     compact=True,
-                    tooltip=tip,
+                    tooltip=tip or _tooltip(name),
                     select_on_focus=True,
                 )
                 field.styles.width = width
@@ -109,14 +135,14 @@ class SystemPicker(Widget):
 
     def cycle_system(self) -> None:
         """Select the next system (wraps)."""
-        keys = [key for _, key in SYSTEMS]
+        keys = [spec.key for spec in registry.specs()]
         self.system = keys[(keys.index(self.system) + 1) % len(keys)]
 
     def _show_fields(self, system: str) -> None:
         # ``display`` rather than classes: a class change restyles the whole subtree.
-        self.query_one("#group-num_calls").display = system in ("multi", "debate")
-        self.query_one("#group-aggregate").display = system == "multi"
-        self.query_one("#group-rounds").display = system == "debate"
+        spec = registry.find(system)
+        for name, attr in _DECLARED.items():
+            self.query_one(f"#group-{name}").display = getattr(spec, attr, None) is not None
 
     @on(Select.Changed, "#system")
     def _system_changed(self, event: Select.Changed) -> None:
