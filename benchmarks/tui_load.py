@@ -220,7 +220,7 @@ async def drive(url: str, options, keys: tuple[str, str], key_every: float, prob
         while screen.run_in_flight and now() < deadline:
             await asyncio.sleep(key_every)
             if not visible and options.system == "multi":
-                visible = list(screen.live.order[: max(1, getattr(target, "_cols", 1))])
+                visible = list(screen.live.order[: max(1, getattr(target, "columns", 1))])
             sent.append(now())
             key = events.Key(keys[i % 2], None)
             key.set_sender(app)

@@ -107,7 +107,7 @@ async def test_manifest_follows_worker_states_and_never_per_token(
     await asyncio.sleep(FLUSH_INTERVAL + 0.2)
     data = manifest(rec)
     entry = worker(data, "call-01")
-    assert entry["status"] == "running" and entry["label"] == "call 1" and entry["ttft"] == 0.25
+    assert entry["status"] == "streaming" and entry["label"] == "call 1" and entry["ttft"] == 0.25
     assert worker(data, "call-02")["status"] == "queued"
     metrics = StreamMetrics(ttft=0.25, e2e=2.0, itl_mean=0.01, itl_p99=0.02, tpot=0.01,
                             output_tokens=2000, tokens_per_s=1000.0)
@@ -194,8 +194,8 @@ def test_a_retried_worker_keeps_its_earlier_attempt() -> None:
     delta(rec, "call-01", "first try")
     rec(WorkerFailed(rid, "call-01", RuntimeError("boom"), partial="first try"))
     rec(RunFinished(rid, "failed"))
-    rec.reopen()
-    rec(WorkerQueued(rid, "call-01"))
+    rec(WorkerQueued(rid, "call-01"))  # queued again after the run ended: it goes on
+    assert manifest(rec)["status"] == "running" and not rec.closed
     rec(WorkerStarted(rid, "call-01"))
     delta(rec, "call-01", "second try")
     rec(WorkerFinished(rid, "call-01", "stop", None, None))

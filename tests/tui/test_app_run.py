@@ -7,7 +7,7 @@ from pathlib import Path
 from apptools import burst, connected, finish, main_screen, make_app, send
 from textual.widgets import Select
 
-from agentdeck.tui.live import WorkerState
+from agentdeck.state import WorkerState
 from agentdeck.tui.widgets.output_pane import OutputPane
 from agentdeck.tui.widgets.prompt_box import PromptBox
 from agentdeck.tui.widgets.status_line import StatusLine

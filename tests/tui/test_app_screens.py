@@ -12,8 +12,8 @@ from apptools import SLOW, burst, connected, make_app, send
 from test_app_workers import start
 from textual.widgets import DataTable, Input, Select, Static
 
+from agentdeck.state import WorkerState
 from agentdeck.store.runs import RunStore
-from agentdeck.tui.live import WorkerState
 from agentdeck.tui.screens.history import HistoryScreen
 from agentdeck.tui.screens.main import MainScreen
 from agentdeck.tui.screens.quit import QuitScreen
@@ -197,16 +197,19 @@ from agentdeck.store import RunStore
 from agentdeck.events import RunStarted, TextDelta, WorkerQueued, WorkerStarted
 from agentdeck.types import now
 rec = RunStore().create_run(system="multi", prompts={"prompt": "killed mid-way"})
-rec(RunStarted(rec.run_id, "multi", ("call-01",)))
+rec(RunStarted(rec.run_id, "multi", ("call-01", "call-02")))
 rec(WorkerQueued(rec.run_id, "call-01", "call 1"))
+rec(WorkerQueued(rec.run_id, "call-02", "call 2"))
 rec(WorkerStarted(rec.run_id, "call-01"))
 rec(TextDelta(rec.run_id, "call-01", "partial answer", "", now()))
+rec.flush()
 print(rec.run_id, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
 async def test_history_shows_a_run_whose_process_died_as_interrupted() -> None:
+    """Regression: the run was listed as interrupted but its cards said ``failed``."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", KILLED_WRITER, stdout=asyncio.subprocess.PIPE
     )
@@ -221,7 +224,15 @@ async def test_history_shows_a_run_whose_process_died_as_interrupted() -> None:
         await pilot.press("enter")  # open it
         assert isinstance(app.screen, RunViewScreen)
         assert app.screen.info.run_id == run_id
-        assert "interrupted" in app.screen.live.buffers["call-01"].error
+        await pilot.pause(0.2)
+        grid = app.screen.query_one(WorkerGrid)
+        titles = grid.render_line(0).text  # the top border of both cards, with their states
+        assert "call 1" in titles and "call 2" in titles
+        assert titles.count("interrupted") == 2 and "failed" not in titles
+        assert "failed" not in screen_text(app)
+        buf = app.screen.live.buffers["call-01"]
+        assert buf.state is WorkerState.INTERRUPTED and buf.text == "partial answer"
+        assert "process ended" in buf.error
 
 
 async def test_quit_with_a_run_in_flight_asks_then_cancels_and_keeps_partial_text() -> None:

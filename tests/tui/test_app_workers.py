@@ -16,7 +16,7 @@ from apptools import (
     set_fields,
 )
 
-from agentdeck.tui.live import WorkerState
+from agentdeck.state import WorkerState
 from agentdeck.tui.screens.main import MainScreen
 from agentdeck.tui.screens.zoom import ZoomScreen
 from agentdeck.tui.widgets.prompt_box import PromptBox

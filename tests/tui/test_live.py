@@ -16,7 +16,8 @@ from agentdeck.events import (
     WorkerQueued,
     WorkerStarted,
 )
-from agentdeck.tui.live import LiveRun, WorkerBuffer, WorkerState
+from agentdeck.state import WorkerState
+from agentdeck.tui.live import LiveRun, WorkerBuffer
 from agentdeck.types import StreamMetrics, Usage
 
 RUN = "run-1"

@@ -276,7 +276,8 @@ async def test_a_retried_worker_card_starts_over() -> None:
 
 def test_a_saved_cancelled_card_counts_its_characters_not_zero_tokens() -> None:
     """Regression: history showed "0 tok" on a cancelled worker whose file held text."""
-    from agentdeck.tui.live import WorkerBuffer, WorkerState
+    from agentdeck.state import WorkerState
+    from agentdeck.tui.live import WorkerBuffer
     from agentdeck.tui.widgets.worker_card import card_stats
 
     saved = WorkerBuffer.from_text("call-02", "x" * 1234, state=WorkerState.CANCELLED)

@@ -8,9 +8,11 @@
      steps: [{step, total, label, worker_id, status, output_file, chars}],
      totals: {workers, status: {status: count}, chars, completion_tokens}}
 
-Run status: running | done | partial | failed | cancelled | interrupted. Worker status:
-queued | running | done | failed | cancelled | interrupted. Times are seconds since the epoch.
-The endpoint URL is stored without credentials; the API key is never stored.
+Statuses are the words of ``agentdeck.state``. Run: running | done | partial | failed |
+cancelled | interrupted. Worker: queued | waiting | streaming | retrying | done | failed |
+cancelled | interrupted (format 1 wrote ``running`` for waiting, streaming and retrying;
+``RunInfo`` reads both). Times are seconds since the epoch. The endpoint URL is stored without
+credentials; the API key is never stored.
 """
 
 from __future__ import annotations
@@ -18,25 +20,26 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import fields, is_dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
 from .. import __version__
+from ..state import RunStatus, StepInfo, WorkerRecord, WorkerState
 
-__all__ = ["FORMAT", "HOST", "MANIFEST", "UNFINISHED", "dump_manifest", "new_manifest",
-           "public_url",
-           "process_start", "reset_entry", "totals", "worker_entry", "writer_info"]
+__all__ = ["FORMAT", "HOST", "MANIFEST", "RecordedWorker", "dump_manifest", "new_manifest",
+           "process_start", "public_url", "step_entry", "totals", "writer_info"]
 
 HOST = socket.gethostname()
-FORMAT = 1
-"""Manifest format version, bumped when a field changes meaning."""
+FORMAT = 2
+"""Manifest format version, bumped when a field changes meaning (2: worker states split
+``running`` into waiting, streaming and retrying)."""
 MANIFEST = "run.json"
-UNFINISHED = frozenset({"queued", "running"})
-"""Worker states that mean "not finished yet"."""
+_NO_FILE = Path()
 
 
 def process_start(pid: int) -> str | None:
@@ -105,7 +108,7 @@ def new_manifest(run_id: str, system: str, *, params: Any, prompts: Mapping[str,
         "run_id": run_id,
         "system": system,
         "label": label,
-        "status": "running",
+        "status": RunStatus.RUNNING.value,
         "created_at": time.time(),
         "finished_at": None,
         "endpoint": public_url(endpoint),
@@ -119,20 +122,64 @@ def new_manifest(run_id: str, system: str, *, params: Any, prompts: Mapping[str,
     }
 
 
-def worker_entry(worker_id: str, file: str, label: str = "",
-                 step: int | None = None) -> dict[str, Any]:
-    """A new worker's manifest entry (status ``queued``)."""
-    entry: dict[str, Any] = {"id": worker_id, "label": label or worker_id, "step": step,
-                             "file": file, "attempts": []}
-    reset_entry(entry)
-    return entry
+@dataclass(eq=False, slots=True)
+class RecordedWorker(WorkerRecord):
+    """A worker's state (the fold's record) plus what the recorder keeps of it on disk."""
+
+    path: Path = _NO_FILE
+    """Its text file (made by the first flush, or when it ends)."""
+    reasoning_path: Path | None = None
+    pending: list[str] = field(default_factory=list)
+    """Text received and not yet written; ``rpending`` holds reasoning."""
+    rpending: list[str] = field(default_factory=list)
+    chars: int = 0
+    """Characters written to ``path`` (``reasoning_chars``: to ``reasoning_path``)."""
+    reasoning_chars: int = 0
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    """Earlier attempts of a retried worker (their files are ``<worker>.attempt-N.md``)."""
+    started_at: float | None = None
+    ended_at: float | None = None
+    failure: str | None = None
+    """The error line as stored (secrets redacted once, not per write)."""
+    last_retry: str | None = None
+    """The last retry's reason as stored (redacted)."""
+    cached: dict[str, Any] | None = None
+    """Its last entry, kept while its state does not change (None: build it again)."""
+
+    def entry(self) -> dict[str, Any]:
+        """The worker's manifest entry; only what its flushes change is refreshed in a kept one.
+
+        Rebuilding every entry on every write cost ~1 ms per 1000 workers, twice a second.
+        """
+        entry = self.cached
+        if entry is not None:
+            entry["chars"], entry["reasoning_chars"] = self.chars, self.reasoning_chars
+            return entry
+        elapsed = None
+        if self.finished_t is not None and self.started_t is not None and self.state.finished:
+            elapsed = round(self.finished_t - self.started_t, 6)
+        entry = self.cached = {
+            "id": self.worker_id, "label": self.label, "step": self.step,
+            "file": self.path.name, "attempts": self.attempts, "status": self.state.value,
+            "finish_reason": self.finish_reason,
+            "error": self.failure if self.state is WorkerState.FAILED else None,
+            "error_kind": self.error_kind,
+            "usage": asdict(self.usage) if self.usage is not None else None,
+            "metrics": self.metrics.to_dict() if self.metrics is not None else None,
+            "chars": self.chars, "reasoning_chars": self.reasoning_chars,
+            "reasoning_file": self.reasoning_path.name if self.reasoning_path else None,
+            "retries": self.retries, "last_retry": self.last_retry, "ttft": self.ttft,
+            "started_at": self.started_at, "ended_at": self.ended_at, "elapsed": elapsed,
+        }
+        return entry
 
 
-def reset_entry(entry: dict[str, Any]) -> None:
-    """Clear a worker's outcome so it can run again (earlier attempts stay in ``attempts``)."""
-    entry.update(status="queued", finish_reason=None, error=None, error_kind=None, usage=None,
-                 metrics=None, chars=0, reasoning_chars=0, reasoning_file=None, retries=0,
-                 last_retry=None, ttft=None, started_at=None, ended_at=None, elapsed=None)
+def step_entry(info: StepInfo, output_file: str | None) -> dict[str, Any]:
+    """A step's manifest entry; ``output_file`` holds what it handed on, once written."""
+    return {"step": info.step, "output_file": output_file,
+            "chars": len(info.output) if output_file and info.output else 0,
+            "total": info.total, "label": info.label, "worker_id": info.worker_id or None,
+            "status": info.status.value}
 
 
 def totals(entries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

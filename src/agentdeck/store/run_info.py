@@ -1,8 +1,10 @@
 """RunInfo: a recorded run read back from disk, for the history screen and ``agentdeck runs``.
 
-A run whose manifest still says ``running`` while the process that wrote it is gone (same host,
-pid not alive, or alive but started at another time) is reported as ``interrupted``, and so are
-its workers that were queued or running. Reading never changes the files.
+Worker states are read in the words of ``agentdeck.state``, whatever the manifest's format
+(format 1 said ``running`` for waiting, streaming and retrying). A run whose manifest still says
+``running`` while the process that wrote it is gone (same host, pid not alive, or alive but
+started at another time) is reported as ``interrupted``, and so are its unfinished workers.
+Reading never changes the files.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..state import UNFINISHED, RunStatus, WorkerState, read_state
 from .manifest import HOST
 
 __all__ = ["RunInfo"]
-
-_UNFINISHED = ("queued", "running")
 
 
 def _writer_alive(writer: Any) -> bool:
@@ -66,25 +67,31 @@ class RunInfo:
         """
         if self.problem is not None:
             return "corrupt"
-        status = str(self.manifest.get("status", "running"))
-        if status == "running" and not _writer_alive(self.manifest.get("writer")):
-            return "interrupted"
+        status = str(self.manifest.get("status", RunStatus.RUNNING))
+        if status == RunStatus.RUNNING and not _writer_alive(self.manifest.get("writer")):
+            return RunStatus.INTERRUPTED.value
         return status
 
     @property
     def workers(self) -> list[dict[str, Any]]:
-        """Worker entries (copies); unfinished ones read ``interrupted`` when the run is.
+        """Worker entries (copies) with their state in today's words; unfinished ones read
+        ``interrupted`` when the run is.
 
         Without a readable manifest, the ``*.md`` files in the folder stand in for workers.
         """
         if self.problem is not None:
             return self._workers_from_files()
-        interrupted = self.status == "interrupted"
+        interrupted = self.status == RunStatus.INTERRUPTED
         out = []
         for entry in self.manifest.get("workers") or []:
             entry = dict(entry)
-            if interrupted and entry.get("status") in _UNFINISHED:
-                entry["status"] = "interrupted"
+            streamed = bool(entry.get("chars") or entry.get("reasoning_chars")
+                            or entry.get("ttft") is not None)
+            state = read_state(entry.get("status"), streamed)
+            if state is not None:
+                if interrupted and state in UNFINISHED:
+                    state = WorkerState.INTERRUPTED
+                entry["status"] = state.value
             out.append(entry)
         return out
 

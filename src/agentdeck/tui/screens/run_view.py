@@ -14,72 +14,66 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from agentdeck.events import RunFinished, RunStarted, StepFinished, StepStarted
+from agentdeck.events import RunStarted, StepFinished, StepStarted
+from agentdeck.state import INTERRUPTED_REASON, RunStatus, WorkerState, read_state
 
 from ..clipboard import copy_text
-from ..live import LiveRun, WorkerBuffer, WorkerState
+from ..live import LiveRun, WorkerBuffer
 from ..widgets.output_pane import OutputPane
 from ..widgets.worker_grid import WorkerGrid
 
 __all__ = ["RunViewScreen", "live_from_disk"]
 
-_STATES = {
-    "done": WorkerState.DONE,
-    "cancelled": WorkerState.CANCELLED,
-    "queued": WorkerState.QUEUED,
-    "running": WorkerState.STREAMING,
-}
+_STEP_WORDS = frozenset(RunStatus)
 
 
 def live_from_disk(info: Any) -> LiveRun:
-    """Fill a ``LiveRun`` from a recorded run (``store.load_run``): texts, states, steps."""
+    """Fill a ``LiveRun`` from a recorded run (``store.load_run``): texts, states, steps.
+
+    States are the manifest's words as ``RunInfo`` reads them (an interrupted worker stays
+    interrupted); a word outside the vocabulary (a run without a readable manifest) shows as
+    failed.
+    """
     live = LiveRun()
     live(RunStarted(info.run_id, info.system))
     for entry in info.workers:
-        worker_id = str(entry.get("id"))
-        status = str(entry.get("status") or "")
-        buf = WorkerBuffer.from_text(
-            worker_id,
-            info.read_text(worker_id),
-            info.read_reasoning(worker_id),
-            label=str(entry.get("label") or worker_id),
-            state=_STATES.get(status, WorkerState.FAILED),
-        )
-        buf.step = entry.get("step")
-        buf.finish_reason = entry.get("finish_reason")
-        if status == "interrupted":
-            buf.error = "interrupted: the process ended before this worker finished"
-        elif status == "cancelled":
-            buf.error = "cancelled"
-        elif entry.get("error"):
-            buf.error = str(entry["error"])
-        usage = entry.get("usage") or {}
-        buf.tokens = int(usage.get("completion_tokens") or 0)
-        metrics = entry.get("metrics") or {}
-        buf.ttft = metrics.get("ttft", entry.get("ttft"))
-        buf.final_tokens_per_s = metrics.get("tokens_per_s")
-        live.buffers[worker_id] = buf
-        live.order.append(worker_id)
-        live.dirty.add(worker_id)
+        live.adopt(_buffer(info, entry))
     for step in info.steps:
         number = int(step.get("step") or 0)
-        live(
-            StepStarted(
-                info.run_id,
-                number,
-                step.get("total"),
-                str(step.get("label") or ""),
-                str(step.get("worker_id") or ""),
-            )
-        )
+        worker_id = str(step.get("worker_id") or "")
+        live(StepStarted(info.run_id, number, step.get("total"), str(step.get("label") or ""),
+                         worker_id))
         if step.get("output_file"):
-            live(
-                StepFinished(
-                    info.run_id, number, info.read_step(number), str(step.get("worker_id") or "")
-                )
-            )
-    live(RunFinished(info.run_id, info.status))
+            live(StepFinished(info.run_id, number, info.read_step(number), worker_id))
+        if step.get("status") in _STEP_WORDS:
+            live.steps[number].status = RunStatus(step["status"])
+    live.status = info.status
+    live.version += 1
     return live
+
+
+def _buffer(info: Any, entry: dict[str, Any]) -> WorkerBuffer:
+    worker_id = str(entry.get("id"))
+    state = read_state(entry.get("status")) or WorkerState.FAILED
+    buf = WorkerBuffer.from_text(worker_id, info.read_text(worker_id),
+                                 info.read_reasoning(worker_id),
+                                 label=str(entry.get("label") or worker_id), state=state)
+    buf.step = entry.get("step")
+    buf.finish_reason = entry.get("finish_reason")
+    buf.retries = int(entry.get("retries") or 0)
+    if state is WorkerState.INTERRUPTED:
+        buf.error = INTERRUPTED_REASON
+    elif state is WorkerState.CANCELLED:
+        buf.error = "cancelled"
+    elif entry.get("error"):
+        buf.error = str(entry["error"])
+    buf.error_kind = entry.get("error_kind")
+    usage = entry.get("usage") or {}
+    buf.tokens = int(usage.get("completion_tokens") or 0)
+    metrics = entry.get("metrics") or {}
+    buf.ttft = metrics.get("ttft", entry.get("ttft"))
+    buf.final_tokens_per_s = metrics.get("tokens_per_s")
+    return buf
 
 
 class RunViewScreen(Screen[None]):

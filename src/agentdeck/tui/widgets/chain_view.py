@@ -25,7 +25,8 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from agentdeck.tui.live import LiveRun, StepInfo, WorkerBuffer, WorkerState
+from agentdeck.state import StepInfo, WorkerState
+from agentdeck.tui.live import LiveRun, WorkerBuffer
 from agentdeck.tui.widgets.plaintext import (
     TailWrapper,
     cell_len,
@@ -46,7 +47,9 @@ _ICONS = {
     WorkerState.DONE: "✓",
     WorkerState.FAILED: "✗",
     WorkerState.CANCELLED: "⊘",
+    WorkerState.INTERRUPTED: "↯",
 }
+_SAYS_WHY = (WorkerState.FAILED, WorkerState.INTERRUPTED)
 TAIL_ROWS = 2
 UNIT_ROWS = 12
 
@@ -182,7 +185,7 @@ class ChainSteps(ScrollView, can_focus=True):
             figures = f"{buf.tokens} tok" if buf.tokens else ""
             state_style = style(
                 "chain-steps--done" if buf.state is WorkerState.DONE
-                else "chain-steps--error" if buf.state is WorkerState.FAILED
+                else "chain-steps--error" if buf.state in _SAYS_WHY
                 else "chain-steps--active" if not buf.state.finished
                 else "chain-steps--muted"
             )
@@ -194,7 +197,7 @@ class ChainSteps(ScrollView, can_focus=True):
             Segment(f" {state:<12} {figures:>9}", state_style),
         ]
         used = cell_len(head) + 16 + 23
-        if buf is not None and buf.state is WorkerState.FAILED and buf.error:
+        if buf is not None and buf.state in _SAYS_WHY and buf.error:
             segments.append(Segment(" " + fit(literal(buf.error), max(0, width - used - 1)),
                                     style("chain-steps--error")))
         elif info.output is not None and width - used > 8:

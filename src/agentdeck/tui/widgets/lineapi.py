@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.segment import Segment
+from rich.style import Style
 from textual._styles_cache import StylesCache
 from textual.color import Color
 from textual.geometry import Region, Size
@@ -10,7 +11,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-__all__ = ["PlainLineCache", "set_virtual_size"]
+__all__ = ["FilteredStyles", "PlainLineCache", "set_virtual_size"]
 
 
 def set_virtual_size(view: ScrollView, size: Size) -> None:
@@ -108,3 +109,49 @@ class PlainLineCache(StylesCache):
             x1, x2 = crop.column_span
             strips = [strip.crop(x1, x2) for strip in strips]
         return strips
+
+
+class FilteredStyles:
+    """A widget's component styles with the app's line filters applied, cached until they change.
+
+    Textual's line filters only map styles, so a widget that builds its strips from these needs
+    no filtering per frame: pair it with ``PlainLineCache(filtered=True)``.
+    """
+
+    def __init__(self, widget: Widget, prefix: str) -> None:
+        self._widget = widget
+        self._prefix = prefix
+        """Component class prefix, e.g. ``"worker-grid--"``."""
+        self._styles: dict[str, Style] = {}
+        self._key: tuple | None = None
+        self._background = Color(0, 0, 0)
+
+    def check(self) -> bool:
+        """Start over if the app's line filters changed; True when they did after a first use."""
+        key = tuple(self._widget.get_line_filters())
+        if key == self._key:
+            return False
+        changed = self._key is not None
+        self._key = key
+        self._background = self._widget.background_colors[1]
+        self._styles.clear()
+        return changed
+
+    def reset(self) -> None:
+        """Work every style out again (the widget's styles changed)."""
+        self._key = None
+
+    def get(self, name: str) -> Style:
+        """The style of component ``prefix + name``; ``""`` is the widget's own style."""
+        style = self._styles.get(name)
+        if style is None:
+            if self._key is None:
+                self.check()
+            widget = self._widget
+            # ``rich_style`` walks the DOM on every call; it only changes with the styles.
+            style = (widget.get_component_rich_style(self._prefix + name) if name
+                     else widget.rich_style)
+            for line_filter in self._key or ():
+                style = line_filter.apply([Segment(" ", style)], self._background)[0].style
+            self._styles[name] = style
+        return style

@@ -8,13 +8,14 @@ row in ``render_line``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from agentdeck.tui.live import WorkerBuffer, WorkerState
+from agentdeck.state import WorkerState
+from agentdeck.tui.live import WorkerBuffer
 from agentdeck.tui.widgets.plaintext import TailWrapper, cells, fit, literal, wrap_line
 
 __all__ = ["Card", "card_stats"]
@@ -22,7 +23,8 @@ __all__ = ["Card", "card_stats"]
 _BOX = "╭╮╰╯─│"
 _BOX_FOCUS = "┏┓┗┛━┃"  # heavy lines: the focused card shows even without colour
 ERROR_ROWS = 2
-"""Rows a failed card gives to its failure reason."""
+"""Rows a failed or interrupted card gives to its reason."""
+_SAYS_WHY = frozenset({WorkerState.FAILED, WorkerState.INTERRUPTED})
 
 StyleFor = Callable[[str], Style]
 """Maps a part ("border", "text", "error", a state name...) to its style."""
@@ -52,7 +54,7 @@ def card_stats(buf: WorkerBuffer) -> str:
 class Card:
     """View state of one card: its wrapped tail and its cached strips, one per card row."""
 
-    __slots__ = ("worker_id", "buf", "pos", "mode", "wrap", "keys", "strips", "stale")
+    __slots__ = ("buf", "keys", "mode", "pos", "stale", "strips", "worker_id", "wrap")
 
     def __init__(self, worker_id: str) -> None:
         self.worker_id = worker_id
@@ -91,7 +93,7 @@ class Card:
         card.pos = card.wrap.catch_up(stream, pos)
 
         errors: list[str] = []
-        if buf.state is WorkerState.FAILED and buf.error and body_h:
+        if buf.state in _SAYS_WHY and buf.error and body_h:
             errors = wrap_line(literal(buf.error), inner)
             if len(errors) > ERROR_ROWS:
                 errors = [*errors[: ERROR_ROWS - 1], fit(errors[ERROR_ROWS - 1] + " …", inner)]

@@ -23,41 +23,24 @@ parsed as markup, and wrapped by terminal cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.segment import Segment
-from rich.style import Style
 from textual import events
-from textual.binding import Binding
-from textual.color import Color
-from textual.filter import LineFilter
-from textual.geometry import Region, Size
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from agentdeck.tui.live import LiveRun, WorkerState
-from agentdeck.tui.widgets.lineapi import PlainLineCache
+from agentdeck.state import WorkerState
+from agentdeck.tui.live import LiveRun
+from agentdeck.tui.widgets.grid_layout import GridLayout, row_runs
+from agentdeck.tui.widgets.lineapi import FilteredStyles, PlainLineCache
 from agentdeck.tui.widgets.worker_card import Card
 
 __all__ = ["WorkerGrid"]
-
-
-def _runs(rows: list[int], width: int) -> list[Region]:
-    """Sorted row numbers as the fewest full-width regions."""
-    regions: list[Region] = []
-    start = prev = None
-    for y in rows:
-        if start is None:
-            start = prev = y
-        elif y == prev + 1:
-            prev = y
-        else:
-            regions.append(Region(0, start, width, prev - start + 1))
-            start = prev = y
-    if start is not None:
-        regions.append(Region(0, start, width, prev - start + 1))
-    return regions
 
 
 class WorkerGrid(ScrollView, can_focus=True):
@@ -87,9 +70,10 @@ class WorkerGrid(ScrollView, can_focus=True):
     WorkerGrid > .worker-grid--done { color: $text-success; text-style: bold; }
     WorkerGrid > .worker-grid--failed { color: $text-error; text-style: bold; }
     WorkerGrid > .worker-grid--cancelled { color: $text-muted; text-style: bold; }
+    WorkerGrid > .worker-grid--interrupted { color: $text-error; text-style: bold italic; }
     """
 
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "worker-grid--border",
         "worker-grid--border-focus",
         "worker-grid--label",
@@ -100,7 +84,7 @@ class WorkerGrid(ScrollView, can_focus=True):
         *(f"worker-grid--{state.value}" for state in WorkerState),
     }
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "zoom", "Zoom"),
         Binding("c", "cancel", "Cancel"),
         Binding("C,shift+c", "cancel_all", "Cancel all"),
@@ -156,16 +140,13 @@ class WorkerGrid(ScrollView, can_focus=True):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._styles_cache = PlainLineCache(filtered=True)  # see render_line
+        # Card strips are built from styles with the app's line filters already applied
+        # (Textual's filters only map styles), so no row is filtered per frame.
+        self._styles_cache = PlainLineCache(filtered=True)
+        self._styles = FilteredStyles(self, "worker-grid--")
         self._live: LiveRun | None = None
         self._cards: list[Card] = []
-        self._cols = 1
-        self._card_w = self.MIN_CARD_WIDTH
-        self._card_h = self.CARD_HEIGHT
-        self._width = 0
-        self._styles: dict[str, Style] = {}
-        self._filter_key: tuple[LineFilter, ...] | None = None
-        self._background = Color(0, 0, 0)
+        self._layout = GridLayout(0, 1, self.MIN_CARD_WIDTH, self.CARD_HEIGHT)
         self._announced: str | None = None
         self.set_run(live)
 
@@ -184,6 +165,11 @@ class WorkerGrid(ScrollView, can_focus=True):
     @property
     def live(self) -> LiveRun | None:
         return self._live
+
+    @property
+    def columns(self) -> int:
+        """Cards per row at the current width."""
+        return self._layout.cols
 
     @property
     def focused_worker(self) -> str | None:
@@ -214,12 +200,13 @@ class WorkerGrid(ScrollView, can_focus=True):
             return
         top = round(self.scroll_y)
         bottom = top + self.scrollable_content_region.height
-        card_h, cols = self._card_h, self._cols
+        layout = self._layout
+        card_h = layout.card_h
         lines: set[int] = set()
         for index, card in enumerate(self._cards):
             if card.worker_id not in dirty:
                 continue
-            y0 = index // cols * card_h
+            y0 = layout.top(index)
             if y0 + card_h <= top or y0 >= bottom:
                 card.stale = True
                 continue
@@ -227,7 +214,8 @@ class WorkerGrid(ScrollView, can_focus=True):
         if lines:
             # Whole rows, merged into runs: Textual repaints whole lines of a line-API widget
             # anyway, and a few wide regions compose faster than many card-sized ones.
-            self.refresh(*_runs(sorted(y for y in lines if 0 <= y < bottom - top), self._width))
+            rows = sorted(y for y in lines if 0 <= y < bottom - top)
+            self.refresh(*row_runs(rows, layout.width))
 
     # ------------------------------------------------------------------ layout
 
@@ -236,79 +224,37 @@ class WorkerGrid(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._filter_key = None  # styles and background are worked out again
+        self._styles.reset()
         for card in self._cards:
             card.invalidate()
 
     def _relayout(self, force: bool = False) -> None:
         region = self.scrollable_content_region
-        width, view_h = max(1, region.width), max(1, region.height)
         count = len(self._cards)
-        cols = max(1, min(count or 1, width // self.MIN_CARD_WIDTH))
-        card_w = width // cols
-        rows = -(-count // cols)
-        card_h = self.CARD_HEIGHT
-        if rows and rows * card_h <= view_h:
-            card_h = view_h // rows  # few cards: let them fill the screen
-        layout = (width, cols, card_w, card_h)
-        if layout != (self._width, self._cols, self._card_w, self._card_h) or force:
-            self._width, self._cols, self._card_w, self._card_h = layout
+        layout = GridLayout.fit(count, region.width, region.height, self.MIN_CARD_WIDTH,
+                                self.CARD_HEIGHT)
+        if layout != self._layout or force:
+            self._layout = layout
             for card in self._cards:
                 card.invalidate()  # the wrapper sees the new size and re-wraps the tail
-            self.virtual_size = Size(width, rows * card_h)
+            self.virtual_size = Size(layout.width, layout.rows(count) * layout.card_h)
             self.refresh()
         self._scroll_to_focus()
-
-    def _card_region(self, index: int) -> Region:
-        row, col = divmod(index, self._cols)
-        return Region(col * self._card_w, row * self._card_h, self._card_w, self._card_h)
 
     def _scroll_to_focus(self) -> None:
         if 0 <= self.focused_index < len(self._cards):
             self.scroll_to_region(
-                self._card_region(self.focused_index), animate=False, force=True
+                self._layout.region(self.focused_index), animate=False, force=True
             )
 
     # ------------------------------------------------------------------ drawing
 
-    # Styles come out of here with the app's line filters already applied (Textual's filters
-    # only map styles), so the rows need no filtering per frame: PlainLineCache(filtered=True).
-
-    def _filtered(self, style: Style) -> Style:
-        for line_filter in self._filter_key:
-            style = line_filter.apply([Segment(" ", style)], self._background)[0].style
-        return style
-
     def _check_filters(self) -> None:
         """Start over with new styles when the app's line filters change (rare)."""
-        key = tuple(self.get_line_filters())
-        if key != self._filter_key:
-            changed = self._filter_key is not None
-            self._filter_key = key
-            self._background = self.background_colors[1]
-            self._styles.clear()
-            if changed:
-                for card in self._cards:
-                    card.invalidate()
-                self.refresh()
-
-    def _base_style(self) -> Style:
-        # ``rich_style`` walks the DOM on every call; it only changes with the styles.
-        style = self._styles.get("")
-        if style is None:
-            if self._filter_key is None:
-                self._check_filters()
-            style = self._styles[""] = self._filtered(self.rich_style)
-        return style
-
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            if self._filter_key is None:
-                self._check_filters()
-            style = self.get_component_rich_style(f"worker-grid--{name}")
-            style = self._styles[name] = self._filtered(style)
-        return style
+        if self._styles.check():
+            for card in self._cards:
+                card.invalidate()
+            self.refresh()
 
     def _sync(self, card: Card, index: int) -> list[int]:
         """Update ``card`` from its buffer; returns the card rows whose strips changed."""
@@ -317,14 +263,14 @@ class WorkerGrid(ScrollView, can_focus=True):
         if buf is None:
             card.stale = False
             return []
-        return card.sync(buf, self._card_w, self._card_h, index == self.focused_index, self._style)
+        layout = self._layout
+        focused = index == self.focused_index
+        return card.sync(buf, layout.card_w, layout.card_h, focused, self._styles.get)
 
     def render_line(self, y: int) -> Strip:
         self._check_filters()
-        width = self._width
-        vy = y + round(self.scroll_y)
-        card_h, cols = self._card_h, self._cols
-        row, line = divmod(vy, card_h)
+        width, cols, _, card_h = self._layout
+        row, line = divmod(y + round(self.scroll_y), card_h)
         first = row * cols
         segments: list[Segment] = []
         used = 0
@@ -337,7 +283,7 @@ class WorkerGrid(ScrollView, can_focus=True):
                 segments.extend(strip)
                 used += strip.cell_length
         if used < width:
-            segments.append(Segment(" " * (width - used), self._base_style()))
+            segments.append(Segment(" " * (width - used), self._styles.get("")))
         return Strip(segments, max(used, width))
 
     # ------------------------------------------------------------------ focus and keys
@@ -347,7 +293,7 @@ class WorkerGrid(ScrollView, can_focus=True):
             if 0 <= index < len(self._cards):
                 card = self._cards[index]
                 card.invalidate()  # every row's border glyph changes
-                self.refresh(self._card_region(index).translate((0, -round(self.scroll_y))))
+                self.refresh(self._layout.region(index).translate((0, -round(self.scroll_y))))
         self._scroll_to_focus()
         self._announce()
 
@@ -358,18 +304,8 @@ class WorkerGrid(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(worker_id))
 
     def action_move(self, dx: int, dy: int) -> None:
-        if not self._cards:
-            return
-        index = self.focused_index
-        if dx:
-            index += dx
-        elif dy:
-            index += dy * self._cols
-            if index >= len(self._cards) and dy > 0:
-                # moving down from a full row onto a short last row lands on its last card
-                last_row_start = (len(self._cards) - 1) // self._cols * self._cols
-                index = len(self._cards) - 1 if self.focused_index < last_row_start else index
-        if 0 <= index < len(self._cards):
+        index = self._layout.moved(self.focused_index, dx, dy, len(self._cards))
+        if index is not None:
             self.focused_index = index
 
     def action_jump(self, index: int) -> None:
@@ -394,12 +330,10 @@ class WorkerGrid(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is None or not self._cards:
+        if offset is None:
             return
-        col = offset.x // max(1, self._card_w)
-        row = (offset.y + round(self.scroll_y)) // max(1, self._card_h)
-        index = row * self._cols + col
-        if col < self._cols and 0 <= index < len(self._cards):
+        index = self._layout.card_at(offset.x, offset.y + round(self.scroll_y), len(self._cards))
+        if index is not None:
             self.focus()
             self.focused_index = index
             if event.chain >= 2:
