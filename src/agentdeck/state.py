@@ -334,6 +334,8 @@ class RunFold(Generic[R]):
         if not ev.worker_id:
             return None
         w = self._get(ev.worker_id)
+        if w.state.finished:  # a late report from a model: the worker's end stands
+            return None
         w.retries += 1
         w.retry_attempt, w.retry_max, w.retry_reason = ev.attempt, ev.max_attempts, ev.reason
         self._move(w, WorkerState.RETRYING)

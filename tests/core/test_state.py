@@ -214,3 +214,14 @@ def test_steps_end_with_the_run(tmp_path: Path) -> None:
             fold(event)
     for fold in folds.values():
         assert [s.status for s in fold.steps.values()] == ["done", "cancelled"]
+
+
+def test_a_late_retry_report_does_not_reopen_a_finished_worker() -> None:
+    """Review finding: a Retrying event after a worker's end moved it back to `retrying`."""
+    fold: RunFold = RunFold()
+    for event in (RunStarted(RUN, "multi", ("call-01",)), WorkerStarted(RUN, "call-01"),
+                  WorkerFinished(RUN, "call-01", "stop", None, None),
+                  Retrying(1, 3, 0.5, "a model's late report", run_id=RUN, worker_id="call-01")):
+        fold(event)
+    assert fold.workers["call-01"].state is WorkerState.DONE
+    assert fold.workers["call-01"].retries == 0

@@ -32,7 +32,7 @@ from .. import __version__
 from ..state import RunStatus, StepInfo, WorkerRecord, WorkerState
 
 __all__ = ["FORMAT", "HOST", "MANIFEST", "RecordedWorker", "dump_manifest", "new_manifest",
-           "process_start", "public_url", "step_entry", "totals", "writer_info"]
+           "proc_stat", "process_start", "public_url", "step_entry", "totals", "writer_info"]
 
 HOST = socket.gethostname()
 FORMAT = 2
@@ -42,17 +42,22 @@ MANIFEST = "run.json"
 _NO_FILE = Path()
 
 
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (Linux), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()
+
+
 def process_start(pid: int) -> str | None:
     """The kernel's start time of ``pid`` (Linux ``/proc``), or None where unavailable.
 
     Stored with the pid so a pid reused by an unrelated process is not taken for the writer.
     """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rpartition(")")[2].split()
-    return fields[19] if len(fields) > 19 else None
+    fields = proc_stat(pid)
+    return fields[19] if fields and len(fields) > 19 else None
 
 
 def writer_info() -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..state import UNFINISHED, RunStatus, WorkerState, read_state
-from .manifest import HOST
+from .manifest import HOST, proc_stat
 
 __all__ = ["RunInfo"]
 
@@ -37,11 +37,9 @@ def _writer_alive(writer: Any) -> bool:
         return False
     except OSError:  # exists but belongs to someone else
         return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+    fields = proc_stat(pid)
+    if fields is None:
         return True
-    fields = stat.rpartition(")")[2].split()
     if fields and fields[0] in ("Z", "X"):  # a zombie no longer writes anything
         return False
     start = writer.get("start")
