@@ -111,7 +111,7 @@ def test_html_404_at_the_chat_route_says_not_openai_compatible(capsys) -> None:
     assert code == 1 and out == ""
     line = one_line(err)
     assert "answered 404 Not Found with a non-JSON body" in line
-    assert "not an OpenAI-compatible server? check api_url" in line and "It works!" in line
+    assert "server? check --base-url / the profile's base_url)" in line and "It works!" in line
 
 
 def test_html_models_listing_says_not_openai_compatible(capsys) -> None:

@@ -12,12 +12,14 @@ translated here too; callers chain them with ``raise ... from exc`` (httpx's own
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 import orjson
+from aiohttp.http_exceptions import ContentLengthError, TransferEncodingError
 
 from ..errors import (
     APIStatusError,
@@ -43,6 +45,8 @@ TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 __all__ = [
     "KEY_HINT",
     "TRANSPORT_ERRORS",
+    "URL_SETTING",
+    "cut_reason",
     "error_from_status",
     "error_from_transport",
     "looks_like_unknown_model",
@@ -52,16 +56,21 @@ __all__ = [
 ]
 
 KEY_HINT = (
-    "set AGENTDECK_API_KEY (or VLLM_API_KEY / OPENAI_API_KEY), or the profile's api_key "
-    "in config.toml"
+    "set AGENTDECK_API_KEY, --api-key-env VAR, or the profile's api_key / api_key_env in "
+    "config.toml (VLLM_API_KEY goes with VLLM_API_URL, OPENAI_API_KEY with OPENAI_BASE_URL)"
 )
-"""Where a user fixes the API key; named by every 401/403 message."""
+"""Where a user fixes the API key; named by every 401/403 message. A key follows its endpoint
+(``config.precedence``), so the other tools' key variables are named with their URL variable."""
+
+URL_SETTING = "--base-url / the profile's base_url"
+"""Where a user sets the server URL (``api_url`` is only the Python parameter's name)."""
 
 _CONTEXT_RE = re.compile(
     r"maximum context length|context length|cannot be greater than max_model_len"
     r"|max_model_len|too many tokens|prompt is too long",
     re.IGNORECASE,
 )
+_ERRNO_RE = re.compile(r"\[Errno (\d+)\]")
 _MODEL_RE = re.compile(r"model .*(does not exist|not found)|no such model", re.IGNORECASE)
 _SNIPPET = 200
 
@@ -165,7 +174,7 @@ def error_from_status(
         location = headers.get("location", "?")
         return APIStatusError(
             f"{where} answered {reason} redirecting to {location}; redirects are not followed "
-            "(the API key must not go to another address): set api_url to the final URL",
+            f"(the API key must not go to another address): set {URL_SETTING} to the final URL",
             **kw,
         )
     not_json = message is None and isinstance(parsed, str) and parsed.strip() != ""
@@ -178,7 +187,7 @@ def error_from_status(
     if not_json:
         return _status_class(status)(
             f"{where} answered {reason} with a non-JSON body (not an OpenAI-compatible "
-            f"server? check api_url){said}",
+            f"server? check {URL_SETTING}){said}",
             **kw,
         )
     if looks_like_unknown_model(status, parsed, message):
@@ -191,7 +200,7 @@ def error_from_status(
         )
     if status == 404:
         return NotFoundError(
-            f"{where} answered {reason}{said} (is api_url the server's /v1 base URL?)", **kw
+            f"{where} answered {reason}{said} (is {URL_SETTING} the server's /v1 URL?)", **kw
         )
     if status in (400, 413, 422) and message and _CONTEXT_RE.search(message):
         return ContextLengthError(
@@ -226,7 +235,8 @@ def error_from_transport(exc: BaseException, url: str) -> TransportError:
     """Translate an aiohttp/OS exception raised before any response (the caller chains it).
 
     An untrusted certificate or an unknown host name is ``final``: resending cannot fix
-    either, so ``RetryPolicy`` does not retry it.
+    either, so ``RetryPolicy`` does not retry it. aiohttp's own texts are not shown where they
+    mislead: "ssl:default" for a plain http:// URL, a "400" for a reply that is not HTTP.
     """
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
@@ -236,26 +246,62 @@ def error_from_transport(exc: BaseException, url: str) -> TransportError:
             final=True,
         )
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        host = exc.host or url
         return ConnectError(
-            f"cannot resolve host {host} for {url}: {detail} (check the host name in api_url)",
+            f"cannot resolve host {exc.host or url} for {url}: {_os_reason(exc.os_error)} "
+            f"(check the host name in {URL_SETTING})",
             final=True,
         )
     if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ClientConnectorSSLError)):
         return ConnectError(f"TLS handshake with {url} failed: {detail}")
     if isinstance(exc, aiohttp.ClientProxyConnectionError):
-        return ConnectError(f"proxy failed for {url}: {detail}")
+        return ConnectError(f"proxy failed for {url}: {_refused(exc, url)}")
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return ConnectError(f"cannot connect to {url}: {detail} (is the server running?)")
+        return ConnectError(
+            f"cannot connect to {url}: {_refused(exc, url)} (is the server running?)"
+        )
     if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
         return ConnectTimeoutError(f"connecting to {url} timed out")
     if isinstance(exc, aiohttp.InvalidURL):
         return ConnectError(f"invalid URL {url}: {detail} (use http:// or https://)")
     if isinstance(exc, aiohttp.ClientResponseError):
+        said = snippet(exc.message) if exc.message else detail  # its "400" is aiohttp's own
         return ProtocolError(
-            f"{url} did not answer with valid HTTP ({detail}): not an OpenAI-compatible server?"
+            f"{url} did not answer with valid HTTP ({said}): not an OpenAI-compatible server?"
         )
     if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientConnectionError,
                         aiohttp.ClientPayloadError, ConnectionError)):
-        return ProtocolError(f"{url} closed the connection before answering: {detail}")
+        return ProtocolError(f"{url} closed the connection before answering: {cut_reason(exc)}")
     return ProtocolError(f"{url}: {type(exc).__name__}: {detail}")
+
+
+def cut_reason(exc: BaseException) -> str:
+    """Why a response ended early, in words: aiohttp's text for a cut chunked body reads
+    ``<TransferEncodingError: 400, ...>``, and that 400 is no HTTP status."""
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        if isinstance(exc.__cause__, TransferEncodingError):
+            return "chunked body incomplete"
+        if isinstance(exc.__cause__, ContentLengthError):
+            return "body shorter than its Content-Length"
+    if isinstance(exc, OSError) and exc.errno:
+        return _os_reason(exc)
+    return str(exc) or type(exc).__name__
+
+
+def _refused(exc: aiohttp.ClientConnectorError, url: str) -> str:
+    """``REASON at HOST:PORT``. Not aiohttp's ``ssl:default``: it is printed for http:// too,
+    and even with verify_tls = false (this client sets TLS on the connector, not the request)."""
+    host = f"[{exc.host}]" if ":" in exc.host else exc.host
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return f"{_os_reason(exc.os_error)} at the proxy {host}:{exc.port}"
+    tls = " over TLS" if url.startswith("https://") else ""
+    return f"{_os_reason(exc.os_error)} at {host}:{exc.port}{tls}"
+
+
+def _os_reason(err: OSError) -> str:
+    """The OS's words ("Connection refused"), not asyncio's "Connect call failed (addr)"."""
+    if err.errno is not None and err.errno < 0:  # getaddrinfo's codes, not errno's
+        return err.strerror or str(err)
+    codes = [err.errno] if err.errno else [int(c) for c in _ERRNO_RE.findall(str(err))]
+    if codes:  # several addresses tried (IPv6 and IPv4): each distinct reason once
+        return "; ".join(dict.fromkeys(os.strerror(c) for c in codes))
+    return str(err) or type(err).__name__

@@ -27,7 +27,14 @@ from ..errors import (
 )
 from ..events import ChoiceFinished, Delta, StreamEvent
 from ..types import ChoiceResult, Completion, Usage, now
-from .http_errors import TRANSPORT_ERRORS, parse_error_body, request_id_of, snippet
+from .http_errors import (
+    TRANSPORT_ERRORS,
+    URL_SETTING,
+    cut_reason,
+    parse_error_body,
+    request_id_of,
+    snippet,
+)
 from .metrics import StreamClock
 from .sse import SSEDecoder
 from .watchdog import Watchdog
@@ -199,12 +206,12 @@ async def read_events(
     except TRANSPORT_ERRORS as exc:
         if not started:
             raise ProtocolError(
-                f"{base_url} closed the stream before sending anything: {exc}"
+                f"{base_url} closed the stream before sending anything: {cut_reason(exc)}"
             ) from exc
-        detail = str(exc) or type(exc).__name__
         raise partial(
             StreamDisconnectedError,
-            f"connection to {base_url} lost mid-stream: {detail}",
+            f"connection to {base_url} closed mid-response ({cut_reason(exc)}): a proxy or "
+            "load balancer cutting long streams, or a server crash?",
             body_started=True,
         ) from exc
     except AgentDeckError:
@@ -299,7 +306,9 @@ async def read_whole_reply(
     except asyncio.TimeoutError:
         raise first_token_error(base_url, first_token_timeout) from None
     except TRANSPORT_ERRORS as exc:
-        raise ProtocolError(f"{base_url} closed the connection mid-reply: {exc}") from exc
+        raise ProtocolError(
+            f"{base_url} closed the connection mid-reply: {cut_reason(exc)}"
+        ) from exc
     finally:
         response.close()
     t = now()
@@ -314,7 +323,7 @@ async def read_whole_reply(
             raise ServerStreamError(f"server error instead of a reply: {message}", body=obj)
         raise ProtocolError(
             f"{base_url} answered 200 with JSON that is not a chat completion (not an "
-            f"OpenAI-compatible server? check api_url): {_snippet(body)!r}",
+            f"OpenAI-compatible server? check {URL_SETTING}): {_snippet(body)!r}",
             body_started=True,  # a resend gets the same
         )
     finished: list[ChoiceResult] = []
@@ -373,7 +382,7 @@ async def read_not_a_stream(
     ctype = response.headers.get("Content-Type") or "none"
     raise ProtocolError(
         f"{base_url} answered 200 with content-type {ctype}, not an event stream (not an "
-        f"OpenAI-compatible server? check api_url): {_snippet(body)!r}",
+        f"OpenAI-compatible server? check {URL_SETTING}): {_snippet(body)!r}",
         body_started=True,  # a resend gets the same page
     )
     yield  # an async generator like the other readers  # pragma: no cover
