@@ -18,6 +18,7 @@ from .config.profiles import DEMO, SIM_MODEL, Profile
 from .errors import AgentDeckError, ModelNotFoundError, NotFoundError
 
 if TYPE_CHECKING:
+    from .client.model import BaseModel
     from .config.settings import Settings
     from .sim import SimConfig, SimServer
 
@@ -81,7 +82,7 @@ def model_ids(listing: list[dict[str, Any]]) -> list[str]:
     return [str(entry["id"]) for entry in listing if entry.get("id")]
 
 
-async def _first_served(model: VLLMModel) -> str:
+async def _first_served(model: BaseModel) -> str:
     """The first model the server lists.
 
     Raises:
@@ -91,8 +92,9 @@ async def _first_served(model: VLLMModel) -> str:
     names = model_ids(await model.list_models())
     if not names:
         raise ModelNotFoundError(
-            f"{model.base_url} lists no models, so there is none to pick: load one on the "
-            "server, or name one (--model NAME, or the profile's model in settings, F2)"
+            f"{getattr(model, 'base_url', 'the server')} lists no models, so there is none to "
+            "pick: load one on the server, or name one (--model NAME, or the profile's model in "
+            "settings, F2)"
         )
     return names[0]
 
@@ -114,7 +116,7 @@ class Connection:
         self.settings = settings
         self.demo = demo
         self.sim_config = sim_config
-        self.model: VLLMModel | None = None
+        self.model: BaseModel | None = None
         """The connected model; None before ``open()`` and after a failed one."""
         self.sim: SimServer | None = None
         """The in-process simulator, once started."""
@@ -132,7 +134,7 @@ class Connection:
         """The profile to show: "demo" in demo mode."""
         return DEMO.name if self.demo else self.settings.profile.name
 
-    async def open(self, settings: Settings | None = None) -> VLLMModel:
+    async def open(self, settings: Settings | None = None) -> BaseModel:
         """(Re)build the model for ``settings`` (default: the current ones) and return it.
 
         Raises:
@@ -206,7 +208,7 @@ async def connect(settings: Settings, *, demo: bool = False,
         yield conn
 
 
-async def measure_latency(model: VLLMModel) -> float:
+async def measure_latency(model: BaseModel) -> float:
     """Seconds of ``/health``; servers without it (plain OpenAI-compatible) time ``/models``.
 
     Raises:
@@ -220,7 +222,7 @@ async def measure_latency(model: VLLMModel) -> float:
         return time.perf_counter() - started
 
 
-async def poll_status(model: VLLMModel | None) -> ServerStatus:
+async def poll_status(model: BaseModel | None) -> ServerStatus:
     """One poll of ``model``'s server; an error only makes the status unhealthy."""
     if model is None:
         return ServerStatus()

@@ -11,6 +11,8 @@ from aiohttp import web
 from apptools import connected, make_app, send
 from textual.widgets import Select, Static
 
+from agentdeck.config.profiles import SIM_MODEL
+from agentdeck.connect import Connection
 from agentdeck.sim import SimConfig, SimServer
 from agentdeck.tui.screens.settings import SettingsScreen
 
@@ -137,3 +139,59 @@ ca_bundle = "{isolated_home / 'deleted-ca.pem'}"
             shown = str(result.render())
             assert shown.startswith("✕ ConfigError:")
             assert "deleted-ca.pem' does not exist" in shown
+
+
+async def test_testing_the_simulator_profile_probes_the_simulator(isolated_home: Path) -> None:
+    """Regression: with the app on another server, testing the built-in simulator profile
+    probed that server and listed its models as the simulator's."""
+    async with SimServer(SimConfig(models=("gpu-model",), ttft=0, tokens_per_s=0)) as sim:
+        write_config(isolated_home, f"""
+default_profile = "gpu"
+[profiles.gpu]
+base_url = "{sim.base_url}"
+""")
+        app = make_app(demo=False)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await connected(pilot)
+            assert app.model is not None and app.model.model_name == "gpu-model"
+            await pilot.press("f2")  # open settings
+            screen = app.screen
+            assert isinstance(screen, SettingsScreen)
+            screen.query_one("#profile", Select).value = "demo"
+            await pilot.pause()
+            await pilot.press("ctrl+t")  # test the built-in simulator
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            shown = str(screen.query_one("#test_result", Static).render())
+            assert app.model.model_name == "gpu-model"  # the app stays on its server
+    assert shown.startswith("✓ healthy") and shown.endswith(f"1 model: {SIM_MODEL}")
+
+
+async def test_testing_the_simulator_profile_while_connecting(
+    isolated_home: Path, monkeypatch
+) -> None:
+    """Regression: ctrl+t on the simulator profile before the app had connected crashed
+    (the app's model was still None)."""
+    import asyncio
+
+    real = Connection.open
+
+    async def never(self, settings=None):
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(Connection, "open", never)  # the app's own connection hangs
+    app = make_app(demo=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        assert app.model is None
+        monkeypatch.setattr(Connection, "open", real)  # the settings test connects for real
+        await pilot.press("f2")  # open settings: the built-in simulator profile
+        await pilot.press("ctrl+t")  # test it
+        result = app.screen.query_one("#test_result", Static)
+        for _ in range(250):  # not wait_for_complete: the app's own connect never ends
+            await pilot.pause(0.02)
+            shown = str(result.render())
+            if shown.startswith(("✓", "✕")):
+                break
+        assert app.is_running
+    assert shown.startswith("✓ healthy") and shown.endswith(f"1 model: {SIM_MODEL}")

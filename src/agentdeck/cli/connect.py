@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .output import Output
 
 if TYPE_CHECKING:
-    from ..client.vllm import VLLMModel
+    from ..client.model import BaseModel
     from ..config.settings import Settings
 
 __all__ = ["open_model"]
@@ -20,7 +20,7 @@ NO_ENDPOINT = "no endpoint configured: set --base-url, VLLM_API_URL or a profile
 
 @contextlib.asynccontextmanager
 async def open_model(settings: Settings, out: Output, *, demo: bool = False
-                     ) -> AsyncIterator[VLLMModel]:
+                     ) -> AsyncIterator[BaseModel]:
     """Yield the connected model; stderr says when it is the simulator or a picked model.
 
     The simulator (``SimConfig.quick()``: plain answers) runs when ``--demo`` is given or the

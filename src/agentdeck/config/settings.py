@@ -109,6 +109,7 @@ class Settings:
         shown = {
             "profile": prof.name, "base_url": prof.base_url or "(built-in simulator)",
             "model": prof.model, "api_key": prof.masked_key(), "concurrency": self.concurrency,
+            "record": self.record,
         }
         shown.update({f"params.{k}": v for k, v in self.params.to_body().items()})
         return [f"{k} = {v} ({self.source.get(k, 'default')})" for k, v in shown.items()]
@@ -156,6 +157,8 @@ def load_settings(
         warnings.append(profile.tls_warning())
     params = precedence.params(tables.get("params", {}), check, flags, env, source)
     concurrency = precedence.concurrency(doc, check, flags, env, source)
+    if "record" in doc:
+        source["record"] = "file"
     ui = parse_ui(tables.get("ui", {}), check)
 
     return Settings(

@@ -23,12 +23,14 @@ if TYPE_CHECKING:
     from ..client.model import BaseModel
 
 __all__ = [
-    "BUILTIN", "CONCURRENCY", "Attachment", "Option", "RunRequest", "RunResult", "System",
-    "SystemSpec", "WorkerResult", "find", "get", "register", "specs", "unregister",
+    "BUILTIN", "COMMANDS", "CONCURRENCY", "Attachment", "Option", "RunRequest", "RunResult",
+    "System", "SystemSpec", "WorkerResult", "find", "get", "register", "specs", "unregister",
 ]
 
 BUILTIN = ("agents", "chain", "multi", "debate")
 """Modules of ``agentdeck.systems`` whose ``SPECS`` are registered first, in picker order."""
+COMMANDS = ("runs", "models", "examples", "sim")
+"""The CLI's commands that are not systems: no system may take their names."""
 
 
 @dataclass(frozen=True)
@@ -216,11 +218,26 @@ def register(spec: SystemSpec) -> SystemSpec:
     """Add ``spec`` (or replace the one with its key); returns it, so it can decorate a spec.
 
     Raises:
-        InputError: the key is not a usable command name.
+        InputError: the key or command is not a usable command name, or the command is one of
+            agentdeck's own (``COMMANDS``) or another system's.
     """
-    if not spec.key or not spec.key.replace("-", "").replace("_", "").isalnum():
-        raise InputError(f"a system key must be letters, digits, - and _: got {spec.key!r}")
+    command = spec.command or spec.key
+    for what, name in (("key", spec.key), ("command", command)):
+        if name[:1] in ("", "-") or not name.replace("-", "").replace("_", "").isalnum():
+            raise InputError(f"a system {what} must be letters, digits, - and _, not starting "
+                             f"with -: got {name!r}")
+    if command in COMMANDS:
+        raise InputError(f"system {spec.key!r} cannot be a command: {command!r} is "
+                         "agentdeck's own command; set the spec's command to another name")
     _load_builtins()
+    replaced = _SPECS.get(spec.key)
+    if replaced is None or command != (replaced.command or replaced.key):
+        owner = next((s.key for s in _SPECS.values()
+                      if s.key != spec.key and (s.command or s.key) == command), None)
+        if owner is not None:
+            raise InputError(f"system {spec.key!r} cannot be a command: command {command!r} "
+                             f"belongs to system {owner!r}; set the spec's command to another "
+                             "name")
     _SPECS[spec.key] = spec
     return spec
 

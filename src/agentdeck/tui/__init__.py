@@ -6,7 +6,10 @@ Only this package imports textual or rich; the core never does.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentdeck.config.settings import Settings
 
 __all__ = ["run_app"]
 
@@ -19,11 +22,11 @@ __all__ = ["run_app"]
 os.environ.setdefault("TEXTUAL_FPS", "120")
 
 
-def run_app(settings: Any, demo: bool = False) -> int:
+def run_app(settings: Settings, demo: bool = False) -> int:
     """Run the full-screen app until the user quits; return the process exit code.
 
     Args:
-        settings: ``agentdeck.config.Settings`` (flags, env and file already applied).
+        settings: flags, environment and file already applied.
         demo: talk to an in-process simulator instead of the profile's server (the same
             happens when the active profile is the built-in simulator).
     """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -13,6 +13,12 @@ from agentdeck.connect import Connection
 from agentdeck.errors import AgentDeckError
 
 from .messages import ConnectionChanged
+
+if TYPE_CHECKING:
+    from agentdeck.client.model import BaseModel
+    from agentdeck.config.settings import Settings
+    from agentdeck.sim import SimConfig
+    from agentdeck.store.runs import RunStore
 
 __all__ = ["AgentDeckApp"]
 
@@ -29,11 +35,11 @@ class AgentDeckApp(App[int]):
 
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         *,
         demo: bool = False,
-        store: Any = None,
-        sim_config: Any = None,
+        store: RunStore | None = None,
+        sim_config: SimConfig | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -48,7 +54,8 @@ class AgentDeckApp(App[int]):
         """Where every run is recorded; the history screen reads it."""
 
     @property
-    def model(self) -> Any:
+    def model(self) -> BaseModel | None:
+        """The connected model; None before the first connection and after a failed one."""
         return self.backend.model
 
     async def on_mount(self) -> None:
@@ -65,7 +72,7 @@ class AgentDeckApp(App[int]):
             self.notify(warning, title="Settings", severity="warning", markup=False, timeout=10)
         self.reconnect()
 
-    def reconnect(self, settings: Any | None = None) -> None:
+    def reconnect(self, settings: Settings | None = None) -> None:
         """Connect (again) in the background; the main screen shows progress in its status.
 
         New ``settings`` come from the settings screen: the user chose a profile, so demo mode
@@ -75,7 +82,7 @@ class AgentDeckApp(App[int]):
             self.backend.demo = False
         self.run_worker(self._connect(settings), group="connect", exclusive=True)
 
-    async def _connect(self, settings: Any | None) -> None:
+    async def _connect(self, settings: Settings | None) -> None:
         try:
             await self.backend.open(settings)
         except AgentDeckError as exc:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 __all__ = ["copy_text", "local_clipboard_command"]
 
@@ -44,7 +47,7 @@ async def _pipe(command: tuple[str, ...], text: str) -> bool:
     return proc.returncode == 0
 
 
-def copy_text(app: Any, text: str, path: Path | None) -> None:
+def copy_text(app: App[Any], text: str, path: Path | None) -> None:
     """Copy ``text`` by OSC 52 and, in the background, a local tool; say where the text is."""
     app.copy_to_clipboard(text)
     where = f"\nFile: {path}" if path else ""

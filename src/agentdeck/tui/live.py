@@ -173,6 +173,24 @@ class LiveRun(RunFold[WorkerBuffer]):
         t0, n0 = samples[0]
         return (self.total_tokens - n0) / (t - t0) if t > t0 else 0.0
 
+    def average_rate(self) -> float | None:
+        """Average output tokens/s of a finished run, first request to last answer."""
+        buffers = self.buffers.values()
+        starts = [b.started_t for b in buffers if b.started_t is not None]
+        ends = [b.finished_t for b in buffers if b.finished_t is not None]
+        if not starts or not ends or max(ends) <= min(starts):
+            return None
+        return sum(b.tokens for b in buffers) / (max(ends) - min(starts))
+
+    def state_text(self) -> str:
+        """ "streaming", "3/8 done", "done", "partial"..., for the status line."""
+        if self.finished:
+            return self.status
+        if len(self.buffers) == 1:
+            return next(iter(self.buffers.values())).state_text
+        done = sum(1 for b in self.buffers.values() if b.state.finished)
+        return f"{done}/{len(self.buffers)} done"
+
     # ------------------------------------------------------------------ events
 
     def __call__(self, event: RunEvent) -> None:

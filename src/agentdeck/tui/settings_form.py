@@ -9,9 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentdeck.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agentdeck.config.profiles import Profile
+    from agentdeck.config.settings import Settings
 
 __all__ = ["DEFAULT_CALLS", "key_note", "ui_num_calls", "with_form_values"]
 
@@ -19,7 +23,7 @@ DEFAULT_CALLS = 4
 """Calls for Multi-call (seats for Debate) when the settings say nothing."""
 
 
-def ui_num_calls(settings: Any) -> int:
+def ui_num_calls(settings: Settings) -> int:
     """Default calls for Multi-call / seats for Debate, kept in ``[ui] num_calls``."""
     value = settings.ui.extra.get("num_calls", DEFAULT_CALLS)
     usable = isinstance(value, int) and not isinstance(value, bool) and value > 0
@@ -41,14 +45,14 @@ def _number(key: str, raw: str, kind: Callable[[str], Any], minimum: float) -> A
 
 
 def with_form_values(
-    settings: Any,
-    profile: Any,
+    settings: Settings,
+    profile: Profile,
     *,
     temperature: str,
     max_tokens: str,
     num_calls: str,
     concurrency: str,
-) -> Any:
+) -> Settings:
     """``settings`` with ``profile`` stored and made the default, and the run defaults set.
 
     Raises:
@@ -82,7 +86,7 @@ def with_form_values(
     )
 
 
-def key_note(profile: Any) -> str:
+def key_note(profile: Profile | None) -> str:
     """Where the profile's API key comes from, without ever showing it."""
     if profile is None:
         return "Type a key, or name an environment variable that holds it."

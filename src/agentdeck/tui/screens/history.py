@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable
+from typing import ClassVar
 
 from rich.text import Text
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from agentdeck.errors import AgentDeckError
+
+from ..app import AgentDeckApp
 
 __all__ = ["HistoryScreen"]
 
@@ -33,6 +37,7 @@ class HistoryScreen(Screen[None]):
     """The run list. Model text and prompts are shown as plain Text, never as markup."""
 
     CSS_PATH = "history.tcss"
+    app = getters.app(AgentDeckApp)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back"),
         # Not a priority binding: Enter then waits its turn behind arrow keys read in the same
@@ -55,7 +60,7 @@ class HistoryScreen(Screen[None]):
         table.focus()
 
     def action_reload(self) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = self.app.store
         table = self.query_one(DataTable)
         table.clear()
         runs = store.list_runs(limit=LIMIT)
@@ -83,8 +88,10 @@ class HistoryScreen(Screen[None]):
         if not table.row_count:
             return
         run_id = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if run_id is None:  # every row is keyed by its run id
+            return
         try:
-            info = self.app.store.load_run(run_id)  # type: ignore[attr-defined]
+            info = self.app.store.load_run(run_id)
         except AgentDeckError as exc:  # removed or unreadable since the list was read
             self.notify(str(exc), title="Cannot open run", severity="error", markup=False)
             return
@@ -95,7 +102,7 @@ class HistoryScreen(Screen[None]):
         event.stop()
         self.action_open()
 
-    def palette_commands(self) -> Any:
+    def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], object]]]:
         yield "Open run", "Open the highlighted run read-only (Enter)", self.action_open
         yield "Reload", "Read the run store again (F5)", self.action_reload
         yield "Back", "Return to the main screen (Esc)", self.app.pop_screen

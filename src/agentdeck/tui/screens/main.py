@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import ClassVar, Protocol, runtime_checkable
 
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -21,6 +21,7 @@ from agentdeck.state import WorkerState
 from agentdeck.systems import registry
 from agentdeck.systems.registry import RunRequest, System
 
+from ..app import AgentDeckApp
 from ..keyorder import after_typed_keys
 from ..live import LiveRun
 from ..messages import ConnectionChanged
@@ -54,6 +55,13 @@ EMPTY = (
 """The empty output pane's text; ``{systems}`` lists the registry's systems."""
 
 
+@runtime_checkable
+class _RetriesWorkers(Protocol):
+    """A system that can run one of its workers again (multi-call's ``retry_worker``)."""
+
+    async def retry_worker(self, worker_id: str) -> object: ...
+
+
 def _systems() -> str:
     """The systems' labels, in picker order: "Basic, Context, ..."."""
     return ", ".join(spec.label for spec in registry.specs())
@@ -63,6 +71,7 @@ class MainScreen(Screen[None]):
     """The screen the app opens on."""
 
     CSS_PATH = "main.tcss"
+    app = getters.app(AgentDeckApp)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s,f5", "send", "Send", priority=True, key_display="^s"),
         Binding("ctrl+o", "attach", "Attach", priority=True, key_display="^o"),
@@ -87,7 +96,7 @@ class MainScreen(Screen[None]):
         self._reported: set[int] = set()  # ids of errors already shown, so none shows twice
 
     def compose(self) -> ComposeResult:
-        settings = self.app.settings  # type: ignore[attr-defined]
+        settings = self.app.settings
         yield StatusLine(id="status")
         yield PromptBox(id="prompt")
         yield SystemPicker(RunOptions.from_settings(settings), id="picker")
@@ -154,8 +163,8 @@ class MainScreen(Screen[None]):
             # A repainted status line makes Textual compose everything between it and the
             # output pane: at 20 Hz that alone cost 5-7% of a core under load.
             status = self.query_one(StatusLine)
-            status.tokens_per_s = _run_rate(live) if live.finished else live.tokens_per_s()
-            status.run_state = _run_state(live)
+            status.tokens_per_s = live.average_rate() if live.finished else live.tokens_per_s()
+            status.run_state = live.state_text()
         if self._failures:
             failures, self._failures = self._failures, []
             title = "A worker failed" if len(failures) == 1 else f"{len(failures)} workers failed"
@@ -166,13 +175,13 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="poll")
     async def poll_server(self) -> None:
         """Health and vLLM gauges for the status line; a failing server only turns it red."""
-        status = await self.app.backend.poll()  # type: ignore[attr-defined]
+        status = await self.app.backend.poll()
         for line in self.query(StatusLine):  # none when the app closed meanwhile
             line.server = status
 
     @on(ConnectionChanged)
     def _show_connection(self) -> None:
-        backend = self.app.backend  # type: ignore[attr-defined]
+        backend = self.app.backend
         status = self.query_one(StatusLine)
         status.profile = backend.profile_name
         status.model = backend.model.model_name if backend.model is not None else "(no model)"
@@ -197,7 +206,7 @@ class MainScreen(Screen[None]):
 
     def start_run(self, options: RunOptions, prompt: str, attachment: Attachment | None) -> None:
         """Run ``prompt`` with ``options`` in a worker (the one entry point, tests use it too)."""
-        model = self.app.backend.model  # type: ignore[attr-defined]
+        model = self.app.backend.model
         if model is None:
             self.notify("Not connected yet: check the profile in settings (F2).", severity="error")
             return
@@ -209,19 +218,19 @@ class MainScreen(Screen[None]):
         try:
             request = run_request(
                 options,
-                self.app.settings,  # type: ignore[attr-defined]
+                self.app.settings,
                 prompt,
                 text,
                 listeners=(live, self._collect_failures),
-                store=self.app.store,  # type: ignore[attr-defined]
+                store=self.app.store,
             )
             system = options.spec.make(model, request)
         except AgentDeckError as exc:
             self.notify(str(exc), title="Cannot run", severity="error", markup=False)
             return
         self._last = (options, prompt, attachment)
-        tls = self.app.settings.profile.tls_warning()  # type: ignore[attr-defined]
-        if tls and not self.app.backend.uses_sim:  # type: ignore[attr-defined]
+        tls = self.app.settings.profile.tls_warning()
+        if tls and not self.app.backend.uses_sim:
             self.notify(tls, title="TLS", severity="warning", markup=False)
         self.live, self.system = live, system
         self.query_one(OutputPane).show(live, options.system)
@@ -241,10 +250,10 @@ class MainScreen(Screen[None]):
             self._reported.clear()
 
     @work(exclusive=True, group="run")
-    async def retry_one(self, worker_id: str) -> None:
+    async def retry_one(self, system: _RetriesWorkers, worker_id: str) -> None:
         """Run one failed or cancelled worker of the last multi-call run again."""
         try:
-            await self.system.retry_worker(worker_id)  # type: ignore[union-attr]
+            await system.retry_worker(worker_id)
         except AgentDeckError as exc:
             self.notify(str(exc), title=exc.kind, severity="error", markup=False)
         finally:
@@ -259,18 +268,19 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ worker actions
 
     def action_cancel_all(self) -> None:
-        if not self.run_in_flight:
+        system = self.system
+        if system is None or not self.run_in_flight:
             self.notify("Nothing is running.")
             return
-        self.system.cancel()
+        system.cancel()
         self.notify("Cancelling every worker; partial text is kept.")
 
     async def cancel_and_wait(self, timeout: float = 5.0) -> None:
         """Cancel the run in flight and wait until its files are closed (used when quitting)."""
-        worker = self._worker
-        if worker is None or worker.is_finished:
+        worker, system = self._worker, self.system
+        if worker is None or worker.is_finished or system is None:
             return
-        self.system.cancel()
+        system.cancel()
         try:
             await asyncio.wait_for(worker.wait(), timeout)
         except (WorkerCancelled, WorkerFailed):
@@ -284,7 +294,8 @@ class MainScreen(Screen[None]):
 
     def cancel_worker(self, worker_id: str) -> None:
         """Cancel one worker of the run in flight; its partial text is kept."""
-        if self.run_in_flight and self.system.cancel_worker(worker_id):
+        system = self.system
+        if system is not None and self.run_in_flight and system.cancel_worker(worker_id):
             self.notify(f"Cancelling {worker_id}.")
         else:
             self.notify(f"{worker_id} is not running.")
@@ -305,8 +316,8 @@ class MainScreen(Screen[None]):
             self.notify("Only a failed or cancelled worker can be retried.")
         elif self.run_in_flight:
             self.notify("Wait for the run to end before retrying one worker.", severity="warning")
-        elif hasattr(self.system, "retry_worker"):
-            self._worker = self.retry_one(worker_id)
+        elif isinstance(self.system, _RetriesWorkers):
+            self._worker = self.retry_one(self.system, worker_id)
         elif self._last is not None:
             self.start_run(*self._last)
 
@@ -360,7 +371,7 @@ class MainScreen(Screen[None]):
         box.text = ""
         box.focus_prompt()
 
-    def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], Any]]]:
+    def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], object]]]:
         """Every action of this screen for the command palette."""
         yield "Send prompt", "Run the prompt with the chosen system (ctrl+s, F5)", self.action_send
         yield "Attach file", "Attach a context file or long text (ctrl+o)", self.action_attach
@@ -378,22 +389,3 @@ class MainScreen(Screen[None]):
             "Run a failed or cancelled worker again (r on the grid)",
             self.action_retry_focused,
         )
-
-
-def _run_state(live: LiveRun) -> str:
-    """ "streaming", "3/8 done", "done", "partial"..., for the status line."""
-    if live.finished:
-        return live.status
-    if len(live.buffers) == 1:
-        return next(iter(live.buffers.values())).state_text
-    done = sum(1 for b in live.buffers.values() if b.state.finished)
-    return f"{done}/{len(live.buffers)} done"
-
-
-def _run_rate(live: LiveRun) -> float | None:
-    """Average output tokens/s of a finished run, first request to last answer."""
-    starts = [b.started_t for b in live.buffers.values() if b.started_t is not None]
-    ends = [b.finished_t for b in live.buffers.values() if b.finished_t is not None]
-    if not starts or not ends or max(ends) <= min(starts):
-        return None
-    return sum(b.tokens for b in live.buffers.values()) / (max(ends) - min(starts))

@@ -6,7 +6,8 @@ grid, chain and stream views need no second code path for history.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -22,12 +23,15 @@ from ..live import LiveRun, WorkerBuffer
 from ..widgets.output_pane import OutputPane
 from ..widgets.worker_grid import WorkerGrid
 
+if TYPE_CHECKING:
+    from agentdeck.store.run_info import RunInfo
+
 __all__ = ["RunViewScreen", "live_from_disk"]
 
 _STEP_WORDS = frozenset(RunStatus)
 
 
-def live_from_disk(info: Any) -> LiveRun:
+def live_from_disk(info: RunInfo) -> LiveRun:
     """Fill a ``LiveRun`` from a recorded run (``store.load_run``): texts, states, steps.
 
     States are the manifest's words as ``RunInfo`` reads them (an interrupted worker stays
@@ -52,7 +56,7 @@ def live_from_disk(info: Any) -> LiveRun:
     return live
 
 
-def _buffer(info: Any, entry: dict[str, Any]) -> WorkerBuffer:
+def _buffer(info: RunInfo, entry: dict[str, Any]) -> WorkerBuffer:
     worker_id = str(entry.get("id"))
     state = read_state(entry.get("status")) or WorkerState.FAILED
     buf = WorkerBuffer.from_text(worker_id, info.read_text(worker_id),
@@ -87,7 +91,7 @@ class RunViewScreen(Screen[None]):
         Binding("ctrl+f", "zoom", "Zoom"),
     ]
 
-    def __init__(self, info: Any) -> None:
+    def __init__(self, info: RunInfo) -> None:
         super().__init__()
         self.info = info
         self.live = live_from_disk(info)
@@ -153,7 +157,7 @@ class RunViewScreen(Screen[None]):
     def _read_only(self) -> None:
         self.notify("This is a past run (read-only): send it again from the main screen.")
 
-    def palette_commands(self) -> Any:
+    def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], object]]]:
         yield "Copy text", "Copy the focused worker's text (y)", self.action_copy
         yield "Reveal file", "Show and copy the focused worker's file path (p)", self.action_reveal
         yield "Zoom", "Full-screen transcript of the focused worker (ctrl+f)", self.action_zoom

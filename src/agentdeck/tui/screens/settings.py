@@ -7,21 +7,28 @@ written to the file (``config.save_settings`` keeps env and flag values out).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from agentdeck.errors import AgentDeckError, ConfigError
 
+from ..app import AgentDeckApp
 from ..keyorder import after_typed_keys
 from ..settings_form import key_note, ui_num_calls, with_form_values
+
+if TYPE_CHECKING:
+    from agentdeck.client.model import BaseModel
+    from agentdeck.config.profiles import Profile
 
 __all__ = ["SettingsScreen"]
 
@@ -29,7 +36,7 @@ NEW = "\x00new"
 """Select value of the "new profile" entry (cannot clash with a profile name)."""
 
 
-def _row(label: str, *widgets: Any, id: str | None = None) -> Horizontal:
+def _row(label: str, *widgets: Widget, id: str | None = None) -> Horizontal:
     return Horizontal(Label(label, classes="field-label"), *widgets, classes="field", id=id)
 
 
@@ -42,6 +49,7 @@ class SettingsScreen(Screen[None]):
     """Edit a profile and the defaults; ctrl+s saves to the config file and reconnects."""
 
     CSS_PATH = "settings.tcss"
+    app = getters.app(AgentDeckApp)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("ctrl+s", "save", "Save", priority=True),
@@ -50,7 +58,7 @@ class SettingsScreen(Screen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        settings = self.app.settings  # type: ignore[attr-defined]
+        settings = self.app.settings
         names = [
             (name + (" (built-in simulator)" if p.is_builtin_sim else ""), name)
             for name, p in settings.profiles.items()
@@ -117,8 +125,8 @@ class SettingsScreen(Screen[None]):
 
     # ------------------------------------------------------------------ form <-> profile
 
-    def _profile(self, name: str) -> Any:
-        return self.app.settings.profiles.get(name)  # type: ignore[attr-defined]
+    def _profile(self, name: str) -> Profile | None:
+        return self.app.settings.profiles.get(name)
 
     def _fill(self, name: str) -> None:
         profile = self._profile(name)
@@ -156,7 +164,7 @@ class SettingsScreen(Screen[None]):
     def _field(self, key: str) -> str:
         return self.query_one(f"#{key}", Input).value.strip()
 
-    def _edited_profile(self) -> Any:
+    def _edited_profile(self) -> Profile:
         """The profile as the form describes it, or None for the built-in simulator."""
         from agentdeck.config.settings import Profile
 
@@ -167,9 +175,9 @@ class SettingsScreen(Screen[None]):
         name = self._field("name")
         if not name:
             raise ConfigError("give the new profile a name", key="name")
-        if old is None and name in self.app.settings.profiles:  # type: ignore[attr-defined]
+        if old is None and name in self.app.settings.profiles:
             raise ConfigError(f"a profile named {name!r} exists already", key="name")
-        changes: dict[str, Any] = {
+        changes: dict[str, str | None] = {
             "base_url": self._field("base_url") or None,
             "model": self._field("model") or None,
             "api_key_env": self._field("api_key_env") or None,
@@ -205,7 +213,7 @@ class SettingsScreen(Screen[None]):
     @work(exclusive=True, group="settings-test")
     async def test_connection(self, load_only: bool) -> None:
         """Health, latency and the served models of the profile in the form."""
-        from agentdeck.connect import connect
+        from agentdeck.connect import Connection
 
         result = self.query_one("#test_result", Static)
         try:
@@ -214,13 +222,14 @@ class SettingsScreen(Screen[None]):
             result.update(f"✕ {exc}")
             return
         result.update("testing…")
+        running = self.app.model if self.app.backend.uses_sim else None
         try:
-            if profile.is_builtin_sim:  # the simulator the app already runs
-                latency, names = await _probe(self.app.backend.model)  # type: ignore[attr-defined]
+            if profile.is_builtin_sim and running is not None:  # the one the app runs
+                latency, names = await _probe(running)
             else:  # as a run would connect: the profile's timeouts, retries, TLS and key
-                settings = replace(self.app.settings, profile=profile)  # type: ignore[attr-defined]
-                async with connect(settings) as conn:
-                    latency, names = await _probe(conn.model)
+                settings = replace(self.app.settings, profile=profile)
+                async with Connection(settings) as conn:
+                    latency, names = await _probe(await conn.open())
         except AgentDeckError as exc:
             result.update(f"✕ {exc.kind}: {exc}")
             return
@@ -238,8 +247,8 @@ class SettingsScreen(Screen[None]):
         from agentdeck.config.file import backup_path, hand_edited
         from agentdeck.config.settings import load_settings, save_settings
 
-        settings = self.app.settings  # type: ignore[attr-defined]
-        if self.app.run_in_flight:  # type: ignore[attr-defined]
+        settings = self.app.settings
+        if self.app.run_in_flight:
             # Reconnecting closes the connections the run streams through.
             self.notify(
                 "A run is in flight: wait for it or cancel it (ctrl+g) before saving.",
@@ -271,10 +280,10 @@ class SettingsScreen(Screen[None]):
                 severity="warning",
                 markup=False,
             )
-        self.app.reconnect(reloaded)  # type: ignore[attr-defined]
+        self.app.reconnect(reloaded)
         self.app.pop_screen()
 
-    def palette_commands(self) -> Any:
+    def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], object]]]:
         yield "Save settings", "Write the config file and reconnect (ctrl+s)", self.action_save
         yield "Test connection", "Health, latency and models (ctrl+t)", self.action_test_connection
         yield (
@@ -285,7 +294,7 @@ class SettingsScreen(Screen[None]):
         yield "Back", "Leave without saving (Esc)", self.app.pop_screen
 
 
-async def _probe(model: Any) -> tuple[float, list[str]]:
+async def _probe(model: BaseModel) -> tuple[float, list[str]]:
     """Seconds of a health check and the names of the models ``model``'s server lists."""
     from agentdeck.connect import measure_latency, model_ids
 

@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ..live import LiveRun
+from ..live import LiveRun, WorkerBuffer
 from ..widgets.stream_view import StreamView
 
 __all__ = ["ZoomScreen"]
@@ -30,7 +30,7 @@ class ZoomScreen(Screen[None]):
         super().__init__()
         self.live = live
         self.worker_id = worker_id
-        self._source = None
+        self._source: WorkerBuffer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="title", markup=False)

@@ -12,9 +12,12 @@ cells) with greedy breaks, so every row except the last is final however the lin
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, chop_cells
+
+if TYPE_CHECKING:
+    from ..live import StreamText
 
 __all__ = ["TailWrapper", "cell_len", "cells", "fit", "literal", "wrap_line"]
 
@@ -134,7 +137,7 @@ class TailWrapper:
         if text:
             self.feed(text[-self.budget :])
 
-    def catch_up(self, stream: Any, pos: int | None) -> int:
+    def catch_up(self, stream: StreamText, pos: int | None) -> int:
         """Take in what ``stream`` (a ``live`` text stream) gained after ``pos``, through
         ``literal``; ``pos`` None starts over from its tail. Returns the new position."""
         if pos is None:
