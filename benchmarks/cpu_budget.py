@@ -164,9 +164,10 @@ def child(layer: str, workers: int, rate: float, seconds: float) -> dict:
     import aiohttp  # noqa: F401
     import orjson  # noqa: F401
 
-    import agentdeck.client
-    import agentdeck.store
-    import agentdeck.systems
+    import agentdeck.client.vllm
+    import agentdeck.store.recorder
+    import agentdeck.store.runs
+    import agentdeck.systems.multi
     import agentdeck.tui.live  # noqa: F401
 
     async def timed(url: str) -> tuple[float, float, int]:
