@@ -70,10 +70,10 @@ class RunInfo:
             return RunStatus.INTERRUPTED.value
         return status
 
-    @property
+    @cached_property
     def workers(self) -> list[dict[str, Any]]:
         """Worker entries (copies) with their state in today's words; unfinished ones read
-        ``interrupted`` when the run is.
+        ``interrupted`` when the run is. A snapshot, like ``status``: read once.
 
         Without a readable manifest, the ``*.md`` files in the folder stand in for workers.
         """
@@ -105,13 +105,17 @@ class RunInfo:
                         "reasoning_file": reasoning.name if reasoning.exists() else None})
         return out
 
+    @cached_property
+    def _by_id(self) -> dict[str, dict[str, Any]]:
+        # Opening a run reads every worker's files by id: one look-up each, not a scan.
+        return {str(entry.get("id")): entry for entry in reversed(self.workers)}
+
     def worker(self, worker_id: str) -> dict[str, Any]:
         """The entry of one worker; InputError naming the known ones if there is none."""
-        workers = self.workers
-        for entry in workers:
-            if entry.get("id") == worker_id:
-                return entry
-        known = ", ".join(str(e.get("id")) for e in workers) or "none"
+        entry = self._by_id.get(worker_id)
+        if entry is not None:
+            return entry
+        known = ", ".join(str(e.get("id")) for e in self.workers) or "none"
         raise InputError(f"run {self.run_id} has no worker {worker_id!r} (workers: {known})")
 
     def worker_path(self, worker_id: str) -> Path:
