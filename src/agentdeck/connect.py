@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .client.vllm import VLLMModel
+from .config.file import bare_message
 from .config.profiles import DEMO, SIM_MODEL, Profile
-from .errors import AgentDeckError, ModelNotFoundError, NotFoundError
+from .errors import AgentDeckError, ConfigError, ModelNotFoundError, NotFoundError
 
 if TYPE_CHECKING:
     from .client.model import BaseModel
@@ -62,19 +63,26 @@ def model_for(profile: Profile, *, base_url: str | None = None, name: str | None
         base_url: another URL than the profile's (the in-process simulator's).
         name: the model name; default the profile's, else a placeholder until one is picked.
     Raises:
-        ConfigError: the base URL or the CA bundle cannot be used.
+        ConfigError: the base URL or the CA bundle cannot be used (the bundle's error names
+            the profile).
     """
     timeouts = profile.timeouts
-    return VLLMModel(
-        name or profile.model or "(first served)",
-        base_url or profile.base_url or "",
-        profile.api_key,
-        connect_timeout=timeouts.connect,
-        first_token_timeout=timeouts.first_token,
-        idle_timeout=timeouts.idle,
-        max_attempts=profile.max_retries + 1,
-        verify=profile.ssl_verify(),
-    )
+    verify = profile.ssl_verify()
+    try:
+        return VLLMModel(
+            name or profile.model or "(first served)",
+            base_url or profile.base_url or "",
+            profile.api_key,
+            connect_timeout=timeouts.connect,
+            first_token_timeout=timeouts.first_token,
+            idle_timeout=timeouts.idle,
+            max_attempts=profile.max_retries + 1,
+            verify=verify,  # a bundle's path: the client loads it once, not per reconnect
+        )
+    except ConfigError as exc:
+        if exc.key != "ca_bundle":
+            raise
+        raise ConfigError(bare_message(exc), key=f"profiles.{profile.name}.ca_bundle") from None
 
 
 def model_ids(listing: list[dict[str, Any]]) -> list[str]:
@@ -178,8 +186,20 @@ class Connection:
             await model.close_client()
 
     async def poll(self) -> ServerStatus:
-        """Health, latency and vLLM gauges; a misbehaving server only makes it unhealthy."""
-        return await poll_status(self.model)
+        """Health, latency and vLLM gauges; a misbehaving server only makes it unhealthy.
+
+        ``open()`` or ``close()`` may drop the model while a poll waits on it; the poll's next
+        request then opens a new session on the dropped model, which the poll closes again
+        (not a lock: reconnecting must not wait behind a slow ``/health``). The status of a
+        dropped model says nothing about the current one: it is not known yet.
+        """
+        model = self.model
+        try:
+            status = await poll_status(model)
+        finally:
+            if model is not None and model is not self.model:
+                await model.close_client()
+        return status if model is self.model else ServerStatus()
 
     async def close(self) -> None:
         """Close the model's connections and stop the simulator. Safe to call twice."""

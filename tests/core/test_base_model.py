@@ -141,6 +141,28 @@ async def test_a_user_stream_keeps_its_own_finish() -> None:
     assert events[-1].completion.finish_reason == "length"
 
 
+async def test_a_completed_stream_is_wrapped_once() -> None:
+    """Regression: a subclass taking over its parent's (already completed) stream() wrapped it
+    a second time: two completing layers, one more generator step for every event."""
+
+    class Renamed(DeltasOnly):
+        stream = DeltasOnly.stream
+
+    class Passing(DeltasOnly):
+        strict_stream = True  # it passes the parent's events on: the parent's layer completes
+
+        async def stream(self, messages: Any, params: Any = None, **kwargs: Any):
+            async for event in super().stream(messages, params, **kwargs):
+                yield event
+
+    assert Renamed.stream is DeltasOnly.stream
+    assert not hasattr(Passing.stream, "__wrapped__")
+    for cls in (Renamed, Passing):
+        events = [e async for e in cls().stream(MSG)]
+        assert [type(e) for e in events[-2:]] == [ChoiceFinished, StreamFinished]
+        assert events[-1].completion.text == "Hello"
+
+
 def test_a_model_implementing_neither_fails_at_instantiation() -> None:
     class Empty(BaseModel):
         model_name = "empty"

@@ -40,19 +40,23 @@ async def test_idle_timeout_raises_stall_with_partial() -> None:
 
 
 async def test_first_token_timeout_after_headers() -> None:
-    """Headers and the role chunk came, but no token: the first-token deadline fires."""
+    """Headers and the role chunk came, but no token: the first-token deadline fires.
+
+    Regression: the error said ``body_started=False`` though the role chunk had come."""
     async with ScriptServer(stalling([chunk_obj("")])) as srv:
         async with VLLMModel("m", srv.url, first_token_timeout=0.3, idle_timeout=60) as model:
-            with pytest.raises(FirstTokenTimeoutError, match="first_token_timeout=0.3s"):
+            with pytest.raises(FirstTokenTimeoutError, match="first_token_timeout=0.3s") as info:
                 await model.complete(MSG)
     assert len(srv.requests) == 1
+    assert info.value.body_started
 
 
 async def test_first_token_timeout_before_headers() -> None:
     async with ScriptServer(stalling([], headers=False)) as srv:
         async with VLLMModel("m", srv.url, first_token_timeout=0.2) as model:
-            with pytest.raises(FirstTokenTimeoutError):
+            with pytest.raises(FirstTokenTimeoutError) as info:
                 await model.complete(MSG)
+    assert not info.value.body_started
 
 
 async def test_slow_consumer_does_not_count_as_stall() -> None:

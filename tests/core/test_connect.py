@@ -86,7 +86,8 @@ async def test_a_server_listing_no_models_is_model_not_found_in_the_cli_too(caps
     assert [r.path for r in srv.requests] == ["/v1/models", "/v1/models"]  # nothing was sent
 
 
-async def test_demo_mode_starts_the_one_demo_simulator() -> None:
+async def test_demo_mode_starts_the_simulator_with_the_apps_demo_preset() -> None:
+    """``connect``'s default is ``SimConfig.demo()``; the CLI passes ``SimConfig.quick()``."""
     async with connect(load_settings(env={}), demo=True) as conn:
         assert conn.sim is not None and conn.model is not None
         assert conn.sim.config == replace(SimConfig.demo(), models=(SIM_MODEL,))
@@ -118,15 +119,41 @@ async def test_record_true_in_the_config_keeps_library_runs(isolated_home: Path)
     assert run.run_id == agent.last_run_id and run.read_text("agent") == text
 
 
-async def test_record_must_be_true_or_false(isolated_home: Path) -> None:
-    write_config(isolated_home, 'concurrency = 4\nrecord = "yes"\n')
-    with pytest.raises(ConfigError, match="record") as raised:
+@pytest.mark.parametrize(("text", "line"), [
+    ('concurrency = 4\nrecord = "yes"\n', 2),
+    ("record = true\n[profiles.gpu\nbase_url = 1\n", 2),  # not TOML at all
+])
+async def test_a_broken_config_file_does_not_break_library_calls(
+    isolated_home: Path, caplog: pytest.LogCaptureFixture, text: str, line: int,
+) -> None:
+    """Regression: with store=None every library call read config.toml, and a broken file
+    raised ConfigError from BasicAgent.run though the script never asked for settings."""
+    write_config(isolated_home, text)
+    config = isolated_home / "config" / "config.toml"
+    with pytest.raises(ConfigError) as raised:  # the front ends still refuse the file
         load_settings(env={})
-    assert raised.value.line == 2
+    assert raised.value.line == line
     async with sim_model() as (sim, model):
-        with pytest.raises(ConfigError, match="record"):
-            await BasicAgent("a", model).run("Hi", max_tokens=4)
-        assert sim.stats.requests == 0
+        with caplog.at_level("WARNING", logger="agentdeck.config"):
+            assert await BasicAgent("a", model).run("Hi", max_tokens=4)
+            assert await BasicAgent("b", model).run("Hi", max_tokens=4)
+        assert sim.stats.requests == 2
+    (warning,) = caplog.records  # one warning, however many calls: the file is read once
+    assert warning.getMessage().startswith(f"{config}:{line}: ")
+    assert "record no runs until it is fixed" in warning.getMessage()
+    assert config.read_text() == text  # left as it was
+    assert not (isolated_home / "data").exists()  # nothing recorded
+
+
+async def test_record_follows_the_file_when_it_changes(isolated_home: Path) -> None:
+    """The answer is kept per version of the file: fixing it takes effect on the next run."""
+    write_config(isolated_home, 'record = "yes"\n')
+    async with sim_model() as (_, model):
+        await BasicAgent("a", model).run("Hi", max_tokens=4)
+        write_config(isolated_home, "record = true\n")
+        agent = BasicAgent("b", model)
+        await agent.run("Hi", max_tokens=4)
+    assert [r.run_id for r in RunStore().list_runs()] == [agent.last_run_id]
 
 
 def test_the_cli_records_by_default_and_not_with_no_record(capsys) -> None:

@@ -14,6 +14,7 @@ import stat
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,8 @@ from agentdeck.cli import main
 from agentdeck.cli.output import EventWriter, Output
 from agentdeck.client.vllm import VLLMModel
 from agentdeck.config.settings import Profile, set_profile
-from agentdeck.errors import ConnectError
+from agentdeck.connect import model_for
+from agentdeck.errors import ConfigError, ConnectError
 from agentdeck.events import TextDelta
 from agentdeck.sim import SimConfig, SimServer
 from agentdeck.store.runs import RunStore
@@ -349,6 +351,45 @@ def test_cli_tls_with_a_profile_ca_bundle_or_verification_off(certs, capsys) -> 
             out, err = capsys.readouterr()
             assert out == "secure hello\n"
             assert "TLS certificate verification is OFF for profile 'insecure'" in err
+
+
+async def test_a_profiles_ca_bundle_is_loaded_once_per_version(certs, tmp_path,
+                                                               monkeypatch) -> None:
+    """Regression: every reconnect and settings-screen test loaded the profile's CA bundle
+    again (Profile.ssl_verify built a new SSLContext), bypassing the client's cache."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(certs["ca"].read_bytes())
+    loads = []
+    real = ssl.create_default_context
+
+    def counting(*args, **kwargs):
+        loads.append(kwargs.get("cafile"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    with tls_app(certs) as app:
+        profile = Profile(name="private", base_url=app.url, model="m", ca_bundle=str(bundle))
+        for _ in range(3):  # three reconnects
+            async with model_for(profile) as model:
+                assert (await model.complete(MSG)).text == "secure hello"
+        assert loads == [str(bundle)]
+        bundle.write_bytes(certs["ca"].read_bytes() + b"\n")  # the bundle was replaced
+        async with model_for(profile) as model:
+            assert (await model.complete(MSG)).text == "secure hello"
+        assert loads == [str(bundle)] * 2
+
+
+def test_a_ca_bundle_that_is_not_pem_names_the_profile(tmp_path) -> None:
+    bundle = tmp_path / "not-a-ca.pem"
+    bundle.write_text("not a certificate\n")
+    profile = Profile(name="private", base_url="https://127.0.0.1:1/v1", ca_bundle=str(bundle))
+    with pytest.raises(ConfigError, match="cannot load CA bundle") as raised:
+        model_for(profile)
+    assert raised.value.key == "profiles.private.ca_bundle"
+    gone = replace(profile, ca_bundle=str(tmp_path / "deleted.pem"))
+    with pytest.raises(ConfigError, match="does not exist or is not a file") as raised:
+        model_for(gone)
+    assert raised.value.key == "profiles.private.ca_bundle"
 
 
 # ---------------------------------------------------------------------------- headers, redirects

@@ -23,8 +23,9 @@ async def open_model(settings: Settings, out: Output, *, demo: bool = False
                      ) -> AsyncIterator[BaseModel]:
     """Yield the connected model; stderr says when it is the simulator or a picked model.
 
-    The simulator (``SimConfig.quick()``: plain answers) runs when ``--demo`` is given or the
-    active profile is the built-in one.
+    The simulator runs when ``--demo`` is given or the active profile is the built-in one,
+    with ``SimConfig.quick()``: plain answers. Not the app's ``SimConfig.demo()``, whose
+    reasoning phase would use up a small ``--max-tokens`` before any answer reached stdout.
     """
     from ..connect import connect
     from ..sim import SimConfig

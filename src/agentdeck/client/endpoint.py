@@ -74,15 +74,25 @@ def env_proxy(url: str) -> dict[str, Any]:
 
 
 def ssl_setting(verify: bool | str | Path | ssl.SSLContext) -> bool | ssl.SSLContext:
-    """aiohttp's ``ssl=`` for ``verify``: as given, or a context loaded from a CA bundle path."""
+    """aiohttp's ``ssl=`` for ``verify``: as given, or a context loaded from a CA bundle path.
+
+    A bundle is loaded once per version of the file (its mtime and size): every model built
+    for the same bundle shares one context, and a replaced bundle is read again.
+    """
     if isinstance(verify, (bool, ssl.SSLContext)):
         return verify
-    return _ca_bundle_context(str(verify))
+    cafile = str(verify)
+    try:
+        stat = Path(cafile).stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = (-1, -1)  # loading it says what is wrong
+    return _ca_bundle_context(cafile, *version)
 
 
 @functools.lru_cache(maxsize=8)
-def _ca_bundle_context(cafile: str) -> ssl.SSLContext:
-    """One context per CA bundle per process: loading certificates takes a while."""
+def _ca_bundle_context(cafile: str, mtime_ns: int, size: int) -> ssl.SSLContext:
+    """Loading certificates takes a while; the file's version only keys the cache."""
     try:
         return ssl.create_default_context(cafile=cafile)
     except (OSError, ssl.SSLError) as exc:

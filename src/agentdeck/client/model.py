@@ -20,13 +20,17 @@ from .metrics import StreamClock
 __all__ = ["BaseModel", "ThinkSplitter"]
 
 _OPEN, _CLOSE = "<think>", "</think>"
+_COMPLETES = "_completes_stream"
+"""Marks a ``stream`` already wrapped by ``_completed`` (a parent's, taken over as it is)."""
 
 
 class BaseModel:
     """A chat model that streams. Subclasses implement ``stream`` or ``call_stream``.
 
     A subclass's ``stream()`` that ends without ``StreamFinished`` is completed by the base
-    (finish reason ``stop`` for every choice still open), unless the class is strict.
+    (finish reason ``stop`` for every choice still open), unless the class is strict. The
+    completing layer costs one generator step per event: a fast backend whose ``stream()``
+    always ends with ``StreamFinished`` or an error sets ``strict_stream = True``.
     """
 
     model_name: str = ""
@@ -35,12 +39,14 @@ class BaseModel:
     strict_stream: ClassVar[bool] = False
     """True when ``stream()`` itself ends every stream with ``StreamFinished`` or an error, so
     the base adds no completing layer (``VLLMModel``: nothing per chunk, and a server that
-    stops without a finish reason stays a ``TruncatedStreamError``). Subclasses inherit it."""
+    stops without a finish reason stays a ``TruncatedStreamError``). Subclasses inherit it.
+    A subclass whose ``stream()`` only passes on ``super().stream()``'s events may set it too:
+    the parent's layer already completes them."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         own = cls.__dict__.get("stream")
-        if own is not None and not cls.strict_stream:
+        if own is not None and not cls.strict_stream and not hasattr(own, _COMPLETES):
             cls.stream = _completed(own)  # type: ignore[method-assign]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> BaseModel:
@@ -260,4 +266,5 @@ def _completed(stream: Callable[..., Any]) -> Callable[..., AsyncIterator[Stream
         completion = Completion(tuple(choices), None, clock.result(), self.model_name or None)
         yield StreamFinished(completion)
 
+    setattr(completed, _COMPLETES, True)
     return completed

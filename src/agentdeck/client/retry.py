@@ -1,10 +1,12 @@
 """When to send a request again, and how long to wait first.
 
 Only failures before the first byte of the response body are retried: after that, text may
-have reached the user and a second answer would not continue the first one. Retried: transport
-failures (refused, connect timeout, closed before the response) and statuses 408, 409, 429 and
-5xx. Never retried: 400/401/403/404/422, an untrusted TLS certificate, a host name that does
-not resolve, and anything else a resend cannot fix.
+have reached the user and a second answer would not continue the first one. Retried: a refused
+connection, a connect timeout, a connection closed before the response, and statuses 408, 409,
+429 and 5xx. Never retried: 400/401/403/404/422, an untrusted TLS certificate, a host name that
+does not resolve, a first-token timeout (a ``TransportError`` too, but the deadline is how long
+the user agreed to wait: a resend would start that wait over), and anything else a resend
+cannot fix.
 
 The wait is exponential backoff with full jitter (AWS architecture blog), unless the server
 says how long: ``retry-after-ms`` (OpenAI's header) or ``Retry-After`` in seconds or as an HTTP

@@ -46,11 +46,13 @@ _SNIPPET_BYTES = 4096
 """How much of a body that is not an API answer is read to quote it."""
 
 
-def first_token_error(base_url: str, timeout: float) -> FirstTokenTimeoutError:
-    """The error for a stream that produced no token in time (so there is no partial text)."""
+def first_token_error(base_url: str, timeout: float, *,
+                      body_started: bool = False) -> FirstTokenTimeoutError:
+    """No token in time, so no partial text (``body_started``: chunks without text came)."""
     return FirstTokenTimeoutError(
         f"no token from {base_url} within first_token_timeout={timeout:g}s"
-        " (server overloaded or stuck? raise the timeout for long queues)"
+        " (server overloaded or stuck? raise the timeout for long queues)",
+        body_started=body_started,
     )
 
 
@@ -196,7 +198,8 @@ async def read_events(
     except asyncio.CancelledError:
         if watchdog.absorb():
             if clock.first is None:
-                raise first_token_error(base_url, first_token_timeout) from None
+                raise first_token_error(base_url, first_token_timeout,
+                                        body_started=started) from None
             raise partial(
                 StallError,
                 f"stream from {base_url} stalled: no chunk for idle_timeout={idle:g}s",

@@ -212,7 +212,8 @@ class VLLMModel(ServerInfoMixin, BaseModel):
         """Yield ``Delta``/``ChoiceFinished``/``Retrying`` events, then ``StreamFinished``.
 
         Raises:
-            TransportError, APIStatusError: before any text (after the retries ran out).
+            TransportError, APIStatusError: before any text, once the retries ran out or when a
+                resend cannot help; ``FirstTokenTimeoutError`` is never retried.
             StreamError: after text began; ``partial``/``partial_reasoning`` hold choice 0's.
         """
         p = self._params(params, kwargs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -77,25 +76,23 @@ class Profile:
         return (f"TLS certificate verification is OFF for profile {self.name!r} "
                 f"({self.base_url}): anyone on the path can read the traffic and the API key")
 
-    def ssl_verify(self) -> ssl.SSLContext | bool:
-        """The ``verify=`` value for ``VLLMModel``: a context with ``ca_bundle``, or True/False.
+    def ssl_verify(self) -> str | bool:
+        """The ``verify=`` value for ``VLLMModel``: the ``ca_bundle`` path, or True/False.
+
+        A path, not a loaded context: the client loads a bundle once, not per model.
 
         Raises:
-            ConfigError: ``ca_bundle`` is missing or not a PEM file.
+            ConfigError: ``ca_bundle`` does not exist or is not a file.
         """
         if not self.verify_tls:
             return False
         if not self.ca_bundle:
             return True
         bundle = Path(self.ca_bundle).expanduser()
-        key = f"profiles.{self.name}.ca_bundle"
         if not bundle.is_file():
             raise ConfigError(f"CA bundle {str(bundle)!r} does not exist or is not a file",
-                              key=key)
-        try:
-            return ssl.create_default_context(cafile=str(bundle))
-        except (ssl.SSLError, OSError) as exc:
-            raise ConfigError(f"CA bundle {str(bundle)!r} cannot be used: {exc}", key=key) from None
+                              key=f"profiles.{self.name}.ca_bundle")
+        return str(bundle)
 
     def edited(self, **changes: Any) -> Profile:
         """A copy with ``changes`` made by the user (saved to the file, unlike env values)."""

@@ -38,6 +38,8 @@ The file format (every key optional)::
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +77,7 @@ __all__ = [
 ]
 
 DEFAULT_CONCURRENCY = precedence.DEFAULT_CONCURRENCY
+log = logging.getLogger("agentdeck.config")
 _TOP_KEYS = {"default_profile", "concurrency", "record", "params", "ui", "profiles"}
 
 
@@ -90,8 +93,6 @@ class Settings:
     """Default generation params for every request (None fields: server default)."""
     concurrency: int = DEFAULT_CONCURRENCY
     """Most requests in flight at once for one run."""
-    record: bool = False
-    """The file's ``record``: library calls keep their runs without ``store=`` (front ends do)."""
     ui: UIPrefs = field(default_factory=UIPrefs)
     """Preferences of the terminal app."""
     default_profile: str | None = None
@@ -102,6 +103,12 @@ class Settings:
     """Where each value came from: key -> "flag", "env NAME", "file" or "default"."""
     warnings: tuple[str, ...] = ()
     """One-line notices to show the user (TLS off, unknown keys, loose file mode, ...)."""
+
+    @property
+    def record(self) -> bool:
+        """The file's ``record``, as library calls read it (``records_library_runs``): whether
+        agents and systems called from Python keep their runs without ``store=``."""
+        return records_library_runs(self.path)
 
     def explain(self) -> list[str]:
         """Lines like ``base_url = http://... (env VLLM_API_URL)`` for ``--verbose`` output."""
@@ -158,12 +165,13 @@ def load_settings(
     params = precedence.params(tables.get("params", {}), check, flags, env, source)
     concurrency = precedence.concurrency(doc, check, flags, env, source)
     if "record" in doc:
+        _record(doc, check)  # a CLI or app run refuses a wrong value; a library call skips it
         source["record"] = "file"
     ui = parse_ui(tables.get("ui", {}), check)
 
     return Settings(
         profile=profile, profiles=MappingProxyType(all_profiles), params=params,
-        concurrency=concurrency, record=_record(doc, check), ui=ui,
+        concurrency=concurrency, ui=ui,
         default_profile=default_profile, path=cfg,
         source=MappingProxyType(source), warnings=tuple(warnings),
     )
@@ -210,14 +218,33 @@ def _record(doc: Mapping[str, Any], check: Checker) -> bool:
 def records_library_runs(path: str | os.PathLike[str] | None = None) -> bool:
     """The file's ``record``: whether agents and systems called from Python keep their runs.
 
-    Only that key is read and checked: a script must not fail on a profile it never uses.
-
-    Raises:
-        ConfigError: the file is not valid TOML, or ``record`` is not true or false.
+    Only that key is read: a script must not fail on a profile it never uses, nor on a file it
+    never asked for. A broken file (not TOML, ``record`` not true or false) records nothing and
+    logs one warning naming the file and line; the file is left as it is. The answer is kept
+    per version of the file (its mtime and size), so a script's many calls read it once.
     """
     cfg = Path(path).expanduser() if path is not None else paths.config_file()
-    doc, text = read_doc(cfg)
-    return _record(doc, Checker(cfg, text))
+    try:
+        stat = cfg.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        version = (-1, -1)  # unreadable: read_doc says why, once
+    return _record_in(cfg, *version)
+
+
+@functools.lru_cache(maxsize=8)
+def _record_in(path: Path, mtime_ns: int, size: int) -> bool:
+    """``record`` in one version of the file; the version only keys the cache."""
+    try:
+        doc, text = read_doc(path)
+        return _record(doc, Checker(path, text))
+    except ConfigError as exc:
+        where = f"{path}:{exc.line}" if exc.line is not None else str(path)
+        log.warning("%s: %s; agents and systems called from Python record no runs until it is "
+                    "fixed", where, bare_message(exc))
+        return False
 
 
 def save_settings(settings_or_doc: Settings | Mapping[str, Any],
