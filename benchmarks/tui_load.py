@@ -192,7 +192,7 @@ async def drive(url: str, options, keys: tuple[str, str], key_every: float, prob
 
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(200):
-            if app.backend.model is not None:
+            if app.connection.model is not None:
                 break
             await pilot.pause(0.05)
         screen = app.screen

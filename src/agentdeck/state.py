@@ -38,8 +38,8 @@ from .events import (
 )
 from .types import StreamMetrics, Usage, now
 
-__all__ = ["FINISHED", "INTERRUPTED_REASON", "UNFINISHED", "RunFold", "RunStatus", "StepInfo",
-           "WorkerRecord", "WorkerState", "read_state"]
+__all__ = ["ENDED_BADLY", "FINISHED", "INTERRUPTED_REASON", "IN_FLIGHT", "SAYS_WHY", "UNFINISHED",
+           "RunFold", "RunStatus", "StepInfo", "WorkerRecord", "WorkerState", "read_state"]
 
 
 class _Word(str, enum.Enum):
@@ -79,9 +79,11 @@ class RunStatus(_Word):
     INTERRUPTED = "interrupted"
 
 
-FINISHED = frozenset({WorkerState.DONE, WorkerState.FAILED, WorkerState.CANCELLED,
-                      WorkerState.INTERRUPTED})
+ENDED_BADLY = frozenset({WorkerState.FAILED, WorkerState.CANCELLED, WorkerState.INTERRUPTED})
+FINISHED = ENDED_BADLY | {WorkerState.DONE}
 UNFINISHED = frozenset(set(WorkerState) - FINISHED)
+SAYS_WHY = ENDED_BADLY - {WorkerState.CANCELLED}  # a reason to show (a cancel's is "cancelled")
+IN_FLIGHT = frozenset({WorkerState.WAITING, WorkerState.STREAMING})  # a request is out
 INTERRUPTED_REASON = "the process ended before this worker finished"
 
 

@@ -67,7 +67,7 @@ async def connected(pilot: Pilot) -> MainScreen:
     """Wait until the app reached the simulator and the main screen is up."""
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
-    assert pilot.app.backend.model is not None
+    assert pilot.app.connection.model is not None
     return main_screen(pilot)
 
 

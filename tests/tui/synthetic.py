@@ -1,4 +1,4 @@
-"""Deterministic apps for snapshots: a fixed backend (no sockets) and runs built from events.
+"""Deterministic apps for snapshots: a fixed connection (no sockets) and runs built from events.
 
 Every timestamp is given explicitly and the live clock is frozen by the snapshot tests, so
 tokens/s, TTFT and the status line read the same on every machine.
@@ -60,7 +60,7 @@ class FixedModel:
     base_url = "http://gpu-box:8000/v1"
 
 
-class FixedBackend:
+class FixedConnection:
     """Stands in for the app's ``Connection`` in snapshots: connected, healthy, no sockets."""
 
     demo = False
@@ -79,10 +79,10 @@ class FixedBackend:
 
 
 def fixed_app(tmp: Path) -> AgentDeckApp:
-    """The app with the fixed backend and a config path that reads the same everywhere."""
+    """The app with the fixed connection and a config path that reads the same everywhere."""
     settings = load_settings(env={}, path=Path("/home/user/.config/agentdeck/config.toml"))
     app = AgentDeckApp(settings, store=RunStore(tmp / "runs"))
-    app.backend = FixedBackend()  # type: ignore[assignment]
+    app.connection = FixedConnection()  # type: ignore[assignment]
     return app
 
 

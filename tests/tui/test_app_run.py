@@ -120,7 +120,7 @@ async def test_context_without_an_attachment_is_refused_before_any_request() -> 
         await finish(pilot)
         assert screen.live is None
         assert any("ctrl+o" in n.message for n in app._notifications)
-        assert app.backend.sim.stats.requests == 0
+        assert app.connection.sim.stats.requests == 0
 
 
 async def test_chain_over_a_long_text_shows_steps_then_the_manager(tmp_path: Path) -> None:
@@ -150,7 +150,7 @@ async def test_multi_call_with_vote_fills_the_grid() -> None:
         assert len(calls) == 4
         assert all(live.buffers[w].state is WorkerState.DONE for w in calls)
         assert screen.query_one(OutputPane).view == "grid"
-        assert app.backend.sim.stats.max_in_flight <= 2
+        assert app.connection.sim.stats.max_in_flight <= 2
 
 
 async def test_debate_runs_every_seat_every_round() -> None:
@@ -182,7 +182,7 @@ async def test_an_unknown_model_fails_on_the_card_and_in_a_notification() -> Non
     app = make_app()
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await connected(pilot)
-        app.backend.model.model_name = "no-such-model"
+        app.connection.model.model_name = "no-such-model"
         live = await send(pilot, "hello", "basic")
         assert live.status == "failed"
         error = live.buffers["agent"].error
@@ -192,6 +192,18 @@ async def test_an_unknown_model_fails_on_the_card_and_in_a_notification() -> Non
         line = app.screen.query_one("#stream-error")
         assert line.display and "ModelNotFoundError" in str(line.render())  # on the "card"
         assert main_screen(pilot).is_attached  # the app lives on
+
+
+async def test_a_failed_stream_with_no_text_does_not_look_still_running() -> None:
+    """Regression: an answer that failed before its first token read "agent: failed…"."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(pilot)
+        app.connection.model.model_name = "no-such-model"
+        live = await send(pilot, "hello", "basic")
+        assert live.status == "failed" and live.buffers["agent"].text == ""
+        view = app.screen.query_one(OutputPane).stream
+        assert view.render_line(0).text.rstrip() == "agent: failed, no text"
 
 
 async def test_max_tokens_beyond_the_context_fails_every_card_with_the_server_message() -> None:

@@ -36,7 +36,7 @@ async def test_settings_save_a_new_profile_and_the_app_reconnects_to_it(
     app = make_app(demo=False)
     async with app.run_test(size=(100, 40), notifications=True) as pilot:
         await connected(pilot)
-        sim_url = app.backend.sim.base_url
+        sim_url = app.connection.sim.base_url
         await pilot.press("f2")  # open settings
         assert isinstance(app.screen, SettingsScreen)
         screen = app.screen
@@ -73,7 +73,7 @@ async def test_settings_save_a_new_profile_and_the_app_reconnects_to_it(
         assert doc["ui"]["num_calls"] == 6
         # Reloaded and reconnected: the app now talks to the saved profile.
         assert app.settings.profile.name == "local"
-        assert app.backend.model.base_url == sim_url.rstrip("/")
+        assert app.connection.model.base_url == sim_url.rstrip("/")
         assert app.screen.query_one(StatusLine).profile == "local"
         await pilot.press("f2")  # the key is still never shown
         assert SECRET not in screen_text(app)

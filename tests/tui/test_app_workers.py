@@ -134,3 +134,16 @@ async def test_a_second_send_while_running_is_refused_not_lost() -> None:
         await pilot.press("ctrl+g")  # cancel all
         await asyncio.wait_for(finish(pilot), 10)
         assert first.status == "cancelled"
+
+
+async def test_a_cancelled_stream_says_cancelled_once() -> None:
+    """Regression: a cancelled single stream read "✕ cancelled: cancelled"."""
+    app = make_app(SLOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(pilot)
+        screen = await start(pilot, "Long answer please.", "basic")
+        await pilot.press("ctrl+g")  # cancel all
+        await asyncio.wait_for(finish(pilot), 10)
+        assert screen.live.status == "cancelled"
+        line = screen.query_one("#stream-error")
+        assert line.display and str(line.render()) == "✕ cancelled"

@@ -152,3 +152,24 @@ def test_from_text_builds_a_finished_buffer() -> None:
     buf = WorkerBuffer.from_text("w", "answer", "thoughts", label="seat 1")
     assert (buf.text, buf.reasoning_text, buf.title) == ("answer", "thoughts", "seat 1")
     assert buf.state.finished
+
+
+def test_the_status_and_the_frame_rate_follow_the_counts_through_a_retry() -> None:
+    """The status line's "n/m done" and the frame interval read the fold's counts."""
+    from agentdeck.tui.screens.main import FRAME, MainScreen
+
+    ids = tuple(f"call-{i:02}" for i in range(20))
+    live = LiveRun()
+    live(RunStarted(RUN, "multi", ids))
+    for worker_id in ids:
+        live(WorkerStarted(RUN, worker_id))
+        live(delta(worker_id, "text"))
+    screen = MainScreen()
+    screen.live = live
+    assert live.state_text() == "0/20 done" and screen._frame_interval() == 1 / 15
+    for worker_id in ids[:4]:
+        live(WorkerFailed(RUN, worker_id, StallError("stalled")))
+    assert live.state_text() == "4/20 done" and screen._frame_interval() == FRAME  # 16 stream
+    live(WorkerQueued(RUN, "call-00"))  # retried: no longer done
+    assert live.state_text() == "3/20 done"
+    assert screen.in_flight_summary() == "multi run-1: 17 of 20 workers going."

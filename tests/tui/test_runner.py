@@ -85,3 +85,24 @@ def test_settings_form_values_are_checked_and_marked_as_changed_in_the_app() -> 
         values[field] = bad
         with pytest.raises(ConfigError, match=field):
             with_form_values(settings, profile, **values)
+
+
+def test_an_untouched_calls_field_leaves_each_system_its_own_default() -> None:
+    """Regression: saving the settings screen wrote the 4 it shows while ``[ui] num_calls`` is
+    unset, and from then on n was 4 for every system (a debate declares 3 seats)."""
+    from agentdeck.config.profiles import Profile
+    from agentdeck.systems import registry
+    from agentdeck.tui.settings_form import with_form_values
+
+    settings = load_settings(env={})
+    profile = Profile(name="gpu", base_url="http://gpu:8000/v1")
+    fields = {"temperature": "", "max_tokens": "", "concurrency": ""}
+    for typed, kept in (("4", None), ("", None), ("6", 6)):
+        saved = with_form_values(settings, profile, num_calls=typed, **fields)
+        assert saved.ui.extra.get("num_calls") == kept, typed
+    saved = with_form_values(settings, profile, num_calls="4", **fields)
+    options = RunOptions.from_settings(saved)
+    assert [options.calls_for(registry.get(k)) for k in ("multi", "debate")] == [4, 3]
+    again = with_form_values(with_form_values(settings, profile, num_calls="6", **fields),
+                             profile, num_calls="4", **fields)
+    assert again.ui.extra["num_calls"] == 4  # once set, typing the default keeps it set

@@ -44,7 +44,7 @@ class AgentDeckApp(App[int]):
         super().__init__()
         self.settings = settings
         """The settings in force; replaced (never mutated) when the settings screen saves."""
-        self.backend = Connection(settings, demo=demo, sim_config=sim_config)
+        self.connection = Connection(settings, demo=demo, sim_config=sim_config)
         """The model (and the simulator in demo mode) for the settings in force."""
         if store is None:
             from agentdeck.store.runs import RunStore
@@ -56,7 +56,7 @@ class AgentDeckApp(App[int]):
     @property
     def model(self) -> BaseModel | None:
         """The connected model; None before the first connection and after a failed one."""
-        return self.backend.model
+        return self.connection.model
 
     async def on_mount(self) -> None:
         from .screens.main import MainScreen
@@ -79,12 +79,12 @@ class AgentDeckApp(App[int]):
         (``--demo``) ends and the profile's server is used (the simulator, if that profile is).
         """
         if settings is not None:
-            self.backend.demo = False
+            self.connection.demo = False
         self.run_worker(self._connect(settings), group="connect", exclusive=True)
 
     async def _connect(self, settings: Settings | None) -> None:
         try:
-            await self.backend.open(settings)
+            await self.connection.open(settings)
         except AgentDeckError as exc:
             self.notify(
                 str(exc),
@@ -99,7 +99,7 @@ class AgentDeckApp(App[int]):
             screen.post_message(ConnectionChanged())
 
     async def on_unmount(self) -> None:
-        await self.backend.close()
+        await self.connection.close()
 
     @property
     def run_in_flight(self) -> bool:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentdeck.events import RunEvent, TextDelta, WorkerFailed, WorkerFinished
-from agentdeck.state import RunFold, WorkerRecord, WorkerState
+from agentdeck.state import FINISHED, RunFold, WorkerRecord, WorkerState
 from agentdeck.types import now
 
 __all__ = ["LiveRun", "StreamText", "WorkerBuffer"]
@@ -188,7 +188,7 @@ class LiveRun(RunFold[WorkerBuffer]):
             return self.status
         if len(self.buffers) == 1:
             return next(iter(self.buffers.values())).state_text
-        done = sum(1 for b in self.buffers.values() if b.state.finished)
+        done = sum(self.counts[state] for state in FINISHED)
         return f"{done}/{len(self.buffers)} done"
 
     # ------------------------------------------------------------------ events

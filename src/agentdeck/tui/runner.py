@@ -15,7 +15,7 @@ from agentdeck.config.params import run_params
 from agentdeck.errors import InputError
 from agentdeck.events import EventListener
 from agentdeck.systems import registry
-from agentdeck.systems.registry import RunRequest, SystemSpec
+from agentdeck.systems.registry import CONCURRENCY, RunRequest, SystemSpec
 
 from .settings_form import ui_num_calls
 
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 __all__ = ["RunOptions", "run_request"]
 
+ATTACH = "attach one with ctrl+o"
+"""How the app's user attaches a file, for the message when a system needs one."""
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -33,11 +36,13 @@ class RunOptions:
     system: str = "basic"
     temperature: float | None = None
     max_tokens: int | None = None
-    num_calls: int = 4
-    """Calls, or seats: the "n" field, for the systems that declare a count."""
+    num_calls: int | None = None
+    """Calls, or seats: the "n" field, for the systems that declare a count (None: the
+    system's declared default)."""
     concurrency: int | None = None
     aggregate: str = "none"
-    rounds: int = 2
+    rounds: int | None = None
+    """None: the system's declared default."""
 
     def __post_init__(self) -> None:
         spec = registry.get(self.system)  # an unknown system is an InputError
@@ -45,24 +50,39 @@ class RunOptions:
             raise InputError(f"temperature must be between 0 and 2, got {self.temperature}")
         if self.max_tokens is not None and self.max_tokens < 1:
             raise InputError(f"max tokens must be at least 1, got {self.max_tokens}")
-        if self.concurrency is not None and self.concurrency < 1:
-            raise InputError(f"concurrency must be at least 1, got {self.concurrency}")
-        if spec.calls is not None:
-            spec.calls.check(self.num_calls)
-        if spec.rounds is not None:
-            spec.rounds.check(self.rounds)
+        if self.concurrency is not None:
+            CONCURRENCY.check(self.concurrency)
+        for declared, value in ((spec.calls, self.num_calls), (spec.rounds, self.rounds)):
+            if declared is not None and value is not None:
+                declared.check(value)
         if spec.aggregate is not None and self.aggregate != "none":
             spec.aggregate.check(self.aggregate)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunOptions:
-        """The picker's starting values: the settings' defaults."""
+        """The picker's starting values: the settings' defaults.
+
+        ``num_calls`` is ``[ui] num_calls`` when the user set it (in config.toml or the
+        settings screen) to a usable count, else None: each system's declared default (see
+        ``calls_for``).
+        """
+        chosen = ui_num_calls(settings)
         return cls(
             temperature=settings.params.temperature,
             max_tokens=settings.params.max_tokens,
-            num_calls=ui_num_calls(settings),
+            num_calls=chosen if settings.ui.extra.get("num_calls") == chosen else None,
             concurrency=settings.concurrency,
         )
+
+    def calls_for(self, spec: SystemSpec) -> int | None:
+        """The n the picker shows for ``spec``: ``num_calls`` when its declared limits take it,
+        else its declared default (None when it declares no count)."""
+        declared = spec.calls
+        if declared is None:
+            return None
+        if self.num_calls is not None and declared.fits(self.num_calls):
+            return self.num_calls
+        return declared.default
 
     @property
     def spec(self) -> SystemSpec:
@@ -86,13 +106,10 @@ def run_request(
             not fit the system's declaration.
     """
     spec = options.spec
-    need = spec.attachment.need
-    if need == "required" and not attachment:
-        raise InputError(f"{spec.key} needs {spec.attachment.what}: attach one with ctrl+o")
     form = {"temperature": options.temperature, "max_tokens": options.max_tokens}
     return spec.prepare(RunRequest(
         prompt,
-        attachment if need != "none" else None,
+        attachment,
         run_params(settings, form),
         calls=options.num_calls if spec.calls else None,
         rounds=options.rounds if spec.rounds else None,
@@ -100,4 +117,4 @@ def run_request(
         listeners=tuple(listeners),
         store=store,
         concurrency=options.concurrency,
-    ))
+    ), how_to_attach=ATTACH)

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from agentdeck.errors import ConfigError
+from agentdeck.systems.declarations import MULTI_CALLS
 
 if TYPE_CHECKING:
     from agentdeck.config.profiles import Profile
@@ -19,8 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_CALLS", "key_note", "ui_num_calls", "with_form_values"]
 
-DEFAULT_CALLS = 4
-"""Calls for Multi-call (seats for Debate) when the settings say nothing."""
+DEFAULT_CALLS: int = MULTI_CALLS.default
+"""What the settings screen shows while ``[ui] num_calls`` is unset; the picker then fills n
+with each system's declared default."""
 
 
 def ui_num_calls(settings: Settings) -> int:
@@ -63,7 +65,7 @@ def with_form_values(
         temperature=_number("temperature", temperature, float, 0),
         max_tokens=_number("max_tokens", max_tokens, int, 1),
     )
-    calls = _number("num_calls", num_calls, int, 1) or DEFAULT_CALLS
+    calls = _number("num_calls", num_calls, int, 1)
     cap = _number("concurrency", concurrency, int, 1) or settings.concurrency
     profiles = dict(settings.profiles)
     profiles[profile.name] = profile
@@ -74,7 +76,12 @@ def with_form_values(
         "params.temperature": "ui",
         "params.max_tokens": "ui",
     }
-    ui = replace(settings.ui, extra=MappingProxyType({**settings.ui.extra, "num_calls": calls}))
+    extra = dict(settings.ui.extra)
+    if calls is None:  # empty: each system's declared default
+        extra.pop("num_calls", None)
+    elif "num_calls" in extra or calls != DEFAULT_CALLS:  # the default shown, untouched: unset
+        extra["num_calls"] = calls
+    ui = replace(settings.ui, extra=MappingProxyType(extra))
     return replace(
         settings,
         profiles=MappingProxyType(profiles),

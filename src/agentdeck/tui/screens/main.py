@@ -17,7 +17,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from agentdeck.errors import AgentDeckError
 from agentdeck.events import RunEvent
 from agentdeck.events import WorkerFailed as WorkerFailedEvent
-from agentdeck.state import WorkerState
+from agentdeck.state import UNFINISHED, WorkerState
 from agentdeck.systems import registry
 from agentdeck.systems.registry import RunRequest, System
 
@@ -128,7 +128,7 @@ class MainScreen(Screen[None]):
         live = self.live
         if live is None:
             return "A run is starting."
-        going = sum(1 for b in live.buffers.values() if not b.state.finished)
+        going = sum(live.counts[state] for state in UNFINISHED)
         return (
             f"{live.system or 'run'} {live.run_id}: {going} of {len(live.buffers)} workers going."
         )
@@ -146,7 +146,7 @@ class MainScreen(Screen[None]):
         live = self.live
         if live is None or live.finished or len(live.buffers) <= FRAME_UNDER_LOAD[-1][0]:
             return FRAME
-        streaming = sum(1 for b in live.buffers.values() if b.state is WorkerState.STREAMING)
+        streaming = live.counts[WorkerState.STREAMING]
         for workers, interval in FRAME_UNDER_LOAD:
             if streaming > workers:
                 return interval
@@ -175,16 +175,16 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="poll")
     async def poll_server(self) -> None:
         """Health and vLLM gauges for the status line; a failing server only turns it red."""
-        status = await self.app.backend.poll()
+        status = await self.app.connection.poll()
         for line in self.query(StatusLine):  # none when the app closed meanwhile
             line.server = status
 
     @on(ConnectionChanged)
     def _show_connection(self) -> None:
-        backend = self.app.backend
+        connection = self.app.connection
         status = self.query_one(StatusLine)
-        status.profile = backend.profile_name
-        status.model = backend.model.model_name if backend.model is not None else "(no model)"
+        status.profile = connection.profile_name
+        status.model = connection.model.model_name if connection.model is not None else "(no model)"
         self.poll_server()
 
     # ------------------------------------------------------------------ running
@@ -206,7 +206,7 @@ class MainScreen(Screen[None]):
 
     def start_run(self, options: RunOptions, prompt: str, attachment: Attachment | None) -> None:
         """Run ``prompt`` with ``options`` in a worker (the one entry point, tests use it too)."""
-        model = self.app.backend.model
+        model = self.app.connection.model
         if model is None:
             self.notify("Not connected yet: check the profile in settings (F2).", severity="error")
             return
@@ -230,7 +230,7 @@ class MainScreen(Screen[None]):
             return
         self._last = (options, prompt, attachment)
         tls = self.app.settings.profile.tls_warning()
-        if tls and not self.app.backend.uses_sim:
+        if tls and not self.app.connection.uses_sim:
             self.notify(tls, title="TLS", severity="warning", markup=False)
         self.live, self.system = live, system
         self.query_one(OutputPane).show(live, options.system)

@@ -222,7 +222,7 @@ class SettingsScreen(Screen[None]):
             result.update(f"✕ {exc}")
             return
         result.update("testing…")
-        running = self.app.model if self.app.backend.uses_sim else None
+        running = self.app.model if self.app.connection.uses_sim else None
         try:
             if profile.is_builtin_sim and running is not None:  # the one the app runs
                 latency, names = await _probe(running)

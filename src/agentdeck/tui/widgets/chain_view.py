@@ -25,7 +25,7 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from agentdeck.state import StepInfo, WorkerState
+from agentdeck.state import IN_FLIGHT, SAYS_WHY, StepInfo, WorkerState
 from agentdeck.tui.live import LiveRun, WorkerBuffer
 from agentdeck.tui.widgets.plaintext import (
     TailWrapper,
@@ -49,7 +49,6 @@ _ICONS = {
     WorkerState.CANCELLED: "⊘",
     WorkerState.INTERRUPTED: "↯",
 }
-_SAYS_WHY = (WorkerState.FAILED, WorkerState.INTERRUPTED)
 TAIL_ROWS = 2
 UNIT_ROWS = 12
 
@@ -152,7 +151,7 @@ class ChainSteps(ScrollView, can_focus=True):
             buf = live.buffers.get(info.worker_id) if info.worker_id else None
             row = self._row(info, buf, width, index == self.selected)
             lines.append(row)
-            if buf is not None and buf.state in (WorkerState.STREAMING, WorkerState.WAITING):
+            if buf is not None and buf.state in IN_FLIGHT:
                 for text in self._tail(buf, width - 6):
                     lines.append(self._plain("    │ " + text, muted, width, base))
             if info.step in self.expanded and info.output:
@@ -185,7 +184,7 @@ class ChainSteps(ScrollView, can_focus=True):
             figures = f"{buf.tokens} tok" if buf.tokens else ""
             state_style = style(
                 "chain-steps--done" if buf.state is WorkerState.DONE
-                else "chain-steps--error" if buf.state in _SAYS_WHY
+                else "chain-steps--error" if buf.state in SAYS_WHY
                 else "chain-steps--active" if not buf.state.finished
                 else "chain-steps--muted"
             )
@@ -197,7 +196,7 @@ class ChainSteps(ScrollView, can_focus=True):
             Segment(f" {state:<12} {figures:>9}", state_style),
         ]
         used = cell_len(head) + 16 + 23
-        if buf is not None and buf.state in _SAYS_WHY and buf.error:
+        if buf is not None and buf.state in SAYS_WHY and buf.error:
             segments.append(Segment(" " + fit(literal(buf.error), max(0, width - used - 1)),
                                     style("chain-steps--error")))
         elif info.output is not None and width - used > 8:

@@ -12,9 +12,9 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Static
 
-from agentdeck.state import WorkerState
+from agentdeck.state import ENDED_BADLY, SAYS_WHY
 from agentdeck.systems import registry
-from agentdeck.systems.agents import BaseAgent
+from agentdeck.systems.declarations import AGENT
 
 from ..live import LiveRun, WorkerBuffer
 from .chain_view import ChainView
@@ -24,7 +24,6 @@ from .worker_grid import WorkerGrid
 __all__ = ["OutputPane", "view_for"]
 
 _VIEWS = ("stream", "grid", "chain")
-_ENDED_BADLY = (WorkerState.FAILED, WorkerState.CANCELLED, WorkerState.INTERRUPTED)
 
 
 def view_for(system: str) -> str:
@@ -36,7 +35,7 @@ def view_for(system: str) -> str:
     spec = registry.find(system)
     if spec is not None:
         return spec.view if spec.view in _VIEWS else "grid"
-    return "stream" if system == BaseAgent.system else "grid"
+    return "stream" if system == AGENT else "grid"
 
 
 class OutputPane(Widget):
@@ -113,8 +112,10 @@ class OutputPane(Widget):
             self.query_one(ChainView).flush()
 
     def _show_error(self, buf: WorkerBuffer | None) -> None:
-        failed = buf is not None and buf.state in _ENDED_BADLY
-        text = f"✕ {buf.state_text}: {buf.error}" if failed and buf else ""
+        text = ""
+        if buf is not None and buf.state in ENDED_BADLY:
+            why = buf.state in SAYS_WHY and buf.error
+            text = f"✕ {buf.state_text}: {buf.error}" if why else f"✕ {buf.state_text}"
         if text != self._error_shown:
             self._error_shown = text
             line = self.query_one("#stream-error", Static)

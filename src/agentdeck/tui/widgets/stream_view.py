@@ -281,7 +281,10 @@ class StreamView(ScrollView, can_focus=True):
         else:
             strip = self._answer.line(vy)
             if strip is None and vy == 0 and self._buffer is not None and self._answer.empty:
-                label = f"{self._buffer.title}: {self._buffer.state_text}…"
+                buf = self._buffer
+                # An ended stream that sent no text says so; an ellipsis means "still going".
+                more = ", no text" if buf.state.finished else "…"
+                label = f"{buf.title}: {buf.state_text}{more}"
                 return self._text_strip(label, "stream-view--empty", width)
         if strip is None:
             return Strip.blank(width, base)

@@ -1,7 +1,10 @@
 """``SystemPicker``: which system runs next and with what parameters, one compact row.
 
-The systems, and which fields each shows (calls, rounds, aggregation), come from the registry
-of systems: a registered system appears here with the fields it declares.
+The systems, and which fields each shows (calls, rounds, aggregation) with their defaults, come
+from the registry of systems: a registered system appears here with the fields it declares.
+Picking a system fills n and rounds with what it declares (n: the user's ``[ui] num_calls``
+when its limits take it). Its other options (``SystemSpec.options``) have no field here: runs
+from the app take their defaults.
 """
 
 from __future__ import annotations
@@ -58,6 +61,11 @@ def _fmt(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _system_tooltip() -> str:
+    lines = [f"{spec.label}: {spec.summary}" for spec in registry.specs()]
+    return "\n".join(["System to run (ctrl+t or F4 picks the next one)", *lines])
+
+
 class SystemPicker(Widget):
     """System, aggregation and parameters; ``options()`` validates and returns a RunOptions."""
 
@@ -80,9 +88,12 @@ class SystemPicker(Widget):
     def __init__(self, defaults: RunOptions, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._defaults = defaults
+        self._shown = ""
+        """The system whose fields are shown and filled."""
 
     def compose(self) -> ComposeResult:
         d = self._defaults
+        counts = self._counts(d.system)
         with HorizontalGroup(id="group-system"):
             yield Select(
                 [(spec.label, spec.key) for spec in registry.specs()],
@@ -90,7 +101,7 @@ class SystemPicker(Widget):
                 allow_blank=False,
                 compact=True,
                 id="system",
-                tooltip="System to run (F2 cycles)",
+                tooltip=_system_tooltip(),
             )
         with HorizontalGroup(id="group-aggregate"):
             yield Select(
@@ -104,9 +115,8 @@ class SystemPicker(Widget):
         values = {
             "temperature": d.temperature,
             "max_tokens": d.max_tokens,
-            "num_calls": d.num_calls,
             "concurrency": d.concurrency,
-            "rounds": d.rounds,
+            **counts,
         }
         for name, label, width, tip in _FIELDS:
             with HorizontalGroup(id=f"group-{name}"):
@@ -124,6 +134,7 @@ class SystemPicker(Widget):
 
     def on_mount(self) -> None:
         self._show_fields(self._defaults.system)
+        self._shown = self._defaults.system
 
     @property
     def system(self) -> str:
@@ -131,12 +142,22 @@ class SystemPicker(Widget):
 
     @system.setter
     def system(self, key: str) -> None:
+        """Pick ``key``; its fields show, filled, at once (not when the change message lands)."""
         self.query_one("#system", Select).value = key
+        self._switch(key)
 
     def cycle_system(self) -> None:
         """Select the next system (wraps)."""
         keys = [spec.key for spec in registry.specs()]
         self.system = keys[(keys.index(self.system) + 1) % len(keys)]
+
+    def _counts(self, system: str) -> dict[str, int | None]:
+        """n and rounds for ``system``: what it declares (see ``RunOptions.calls_for``)."""
+        spec = registry.find(system)
+        if spec is None:
+            return {"num_calls": None, "rounds": None}
+        return {"num_calls": self._defaults.calls_for(spec),
+                "rounds": spec.rounds.default if spec.rounds is not None else None}
 
     def _show_fields(self, system: str) -> None:
         # ``display`` rather than classes: a class change restyles the whole subtree.
@@ -144,10 +165,19 @@ class SystemPicker(Widget):
         for name, attr in _DECLARED.items():
             self.query_one(f"#group-{name}").display = getattr(spec, attr, None) is not None
 
+    def _switch(self, system: str) -> None:
+        """Show ``system``'s fields and fill n and rounds with its own (once per change)."""
+        if system == self._shown:
+            return
+        self._shown = system
+        self._show_fields(system)
+        for name, value in self._counts(system).items():
+            self.query_one(f"#{name}", Input).value = _fmt(value)
+
     @on(Select.Changed, "#system")
     def _system_changed(self, event: Select.Changed) -> None:
         event.stop()
-        self._show_fields(str(event.value))
+        self._switch(str(event.value))
         self.post_message(self.Changed(str(event.value)))
 
     def options(self) -> RunOptions:
@@ -166,14 +196,12 @@ class SystemPicker(Widget):
             except ValueError:
                 raise InputError(f"{name.replace('_', ' ')}: {raw!r} is not a number") from None
 
-        num_calls = number("num_calls", int)
-        rounds = number("rounds", int)
         return RunOptions(
             system=self.system,
             temperature=number("temperature", float),
             max_tokens=number("max_tokens", int),
-            num_calls=self._defaults.num_calls if num_calls is None else num_calls,
+            num_calls=number("num_calls", int),  # empty: the system's declared default
             concurrency=number("concurrency", int),
             aggregate=str(self.query_one("#aggregate", Select).value),
-            rounds=self._defaults.rounds if rounds is None else rounds,
+            rounds=number("rounds", int),
         )

@@ -14,7 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from agentdeck.state import WorkerState
+from agentdeck.state import SAYS_WHY, WorkerState
 from agentdeck.tui.live import WorkerBuffer
 from agentdeck.tui.widgets.plaintext import TailWrapper, cells, fit, literal, wrap_line
 
@@ -24,7 +24,6 @@ _BOX = "╭╮╰╯─│"
 _BOX_FOCUS = "┏┓┗┛━┃"  # heavy lines: the focused card shows even without colour
 ERROR_ROWS = 2
 """Rows a failed or interrupted card gives to its reason."""
-_SAYS_WHY = frozenset({WorkerState.FAILED, WorkerState.INTERRUPTED})
 
 StyleFor = Callable[[str], Style]
 """Maps a part ("border", "text", "error", a state name...) to its style."""
@@ -93,7 +92,7 @@ class Card:
         card.pos = card.wrap.catch_up(stream, pos)
 
         errors: list[str] = []
-        if buf.state in _SAYS_WHY and buf.error and body_h:
+        if buf.state in SAYS_WHY and buf.error and body_h:
             errors = wrap_line(literal(buf.error), inner)
             if len(errors) > ERROR_ROWS:
                 errors = [*errors[: ERROR_ROWS - 1], fit(errors[ERROR_ROWS - 1] + " …", inner)]
