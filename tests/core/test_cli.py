@@ -207,3 +207,24 @@ def test_as_a_process_piped_output_is_raw_and_errors_are_one_line() -> None:
                          capture_output=True, text=True, env=env, timeout=60, check=False)
     assert bad.returncode == 2
     assert one_line(bad.stderr) == "agentdeck: bad input: -n must be between 1 and 10000, got 0"
+
+
+def test_help_reads_the_declarations_and_loads_no_system() -> None:
+    """Regression: ``agentdeck --help`` imported every system and, through them, the client,
+    the run store and the settings (45 agentdeck modules instead of 21; ~0.17 s, not 0.12)."""
+    code = textwrap.dedent("""
+        import contextlib, io, sys
+        from agentdeck.cli import main
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            main(["--help"])
+        assert "run one prompt N times in parallel" in out.getvalue()
+        print(" ".join(sorted(m for m in sys.modules if m.startswith("agentdeck"))))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=os.environ, timeout=60, check=True)
+    loaded = set(proc.stdout.split())
+    assert "agentdeck.systems.declarations" in loaded
+    heavy = {f"agentdeck.systems.{name}" for name in ("base", "agents", "chain", "multi",
+                                                      "debate", "run")}
+    heavy |= {"agentdeck.client.model", "agentdeck.store.runs", "agentdeck.config.settings"}
+    assert loaded & heavy == set()

@@ -1,10 +1,14 @@
-"""Debate against the simulator: rounds, message structure, failures and the vote."""
+"""Debate against the simulator: rounds, message structure, failures, the vote, exit codes."""
 
 from __future__ import annotations
+
+import socket
 
 import pytest
 from systems_support import sim_model
 
+from agentdeck.cli import main
+from agentdeck.config.settings import Profile, set_profile
 from agentdeck.errors import InputError
 from agentdeck.store.runs import RunStore
 from agentdeck.systems import Debate
@@ -61,3 +65,20 @@ async def test_a_failed_seat_sits_out_and_the_run_is_partial() -> None:
 def test_impossible_sizes_are_refused(agents: int, rounds: int) -> None:
     with pytest.raises(InputError):
         Debate("d", object(), agents=agents, rounds=rounds)  # type: ignore[arg-type]
+
+
+def test_every_seat_failing_exits_with_the_errors_class_not_partial(capsys) -> None:
+    """EXIT_PARTIAL says "the others finished": when no seat answered, the CLI exits with the
+    failure's own class (here 4, cannot connect), as a failed single answer does."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    url = f"http://127.0.0.1:{port}/v1"
+    set_profile(Profile(name="down", base_url=url, model="m", max_retries=0), make_default=True)
+    assert main(["debate", "Is 17 prime?", "--agents", "2", "--rounds", "1"]) == 4
+    err = capsys.readouterr().err
+    assert "2 debate call(s) failed: seat1-r0, seat2-r0" in err
+    assert f"agentdeck: connection: cannot connect to {url}/chat/completions" in err
+    (run,) = RunStore().list_runs()
+    assert run.status == "failed"

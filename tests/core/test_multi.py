@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
 from servers import Conn, Request, ScriptServer, simple_handler
 from systems_support import sim_model
 
+from agentdeck.cli import main
 from agentdeck.client.vllm import VLLMModel
 from agentdeck.errors import InputError
 from agentdeck.events import TextDelta, WorkerFailed
 from agentdeck.store.runs import RunStore
-from agentdeck.systems import MultiCallSystem
+from agentdeck.systems import MultiCallSystem, registry
+from agentdeck.systems.registry import RunRequest
 
 
 async def test_64_calls_with_a_cap_of_8_never_exceed_8_in_flight(tmp_path: Path) -> None:
@@ -166,6 +169,7 @@ async def test_cancel_worker_stops_one_call_and_the_rest_finish(tmp_path: Path) 
         ("x", 2, {"aggregate": "best"}, "aggregate must be one of"),
         ("x", 2, {"concurrency": 0}, "concurrency must be at least 1"),
         ("x", 2, {"temperatures": [-1]}, "temperatures must be numbers >= 0"),
+        ("x", 2, {"temperatures": "0.1,0.2"}, "temperatures must be a list of numbers"),
     ],
 )
 async def test_bad_input_is_refused_before_any_request(
@@ -228,3 +232,46 @@ async def test_select_returns_the_response_the_reply_names(tmp_path: Path) -> No
     assert len({o.content for o in outcomes.values()}) == 3  # three different answers to pick from
     info = RunStore().load_run(multi.last_run_id)
     assert info.read_step(1) == agg.answer
+
+
+async def test_the_registry_result_names_workers_by_id_with_the_file_that_holds_them(
+    tmp_path: Path,
+) -> None:
+    """Regression: multi keyed its RunResult workers by task id (call_1) where every other
+    system, the events and the store use worker ids, and with nothing written its file was
+    the text "(not recorded: call-01)" instead of None."""
+    spec = registry.get("multi")
+    async with sim_model() as (_, model):
+        bare = await spec.run(model, RunRequest("x", calls=2, store=False))
+        stored = await spec.run(model, RunRequest("x", calls=2, store=RunStore()))
+        copied = await spec.run(model, RunRequest("x", calls=2, store=False,
+                                                  options={"output_dir": str(tmp_path)}))
+    ids = ["call-01", "call-02"]
+    assert [list(r.workers) for r in (bare, stored, copied)] == [ids] * 3
+    assert [w.file for w in bare.workers.values()] == [None, None]
+    run = RunStore().load_run(stored.run_id)
+    for wid, worker in stored.workers.items():
+        assert worker.outcome.worker_id == wid
+        assert Path(worker.file).read_text() == run.read_text(wid) == worker.outcome.content
+    assert [w.file for w in copied.workers.values()] == [
+        str(tmp_path / "output_1.txt"), str(tmp_path / "output_2.txt")]
+    assert bare.document()["results"] == {  # the seed's dict, as MultiCallSystem.run gives it
+        "call_1": "(not recorded: call-01)", "call_2": "(not recorded: call-02)"}
+
+
+async def test_a_request_without_a_count_makes_the_declared_number_of_calls() -> None:
+    """Regression: multi fell back to 1 call (``calls or 1``) where it declares 4."""
+    async with sim_model() as (sim, model):
+        system = registry.get("multi").make(model, RunRequest("x"))
+        result = await system.run_request(RunRequest("x", store=False))
+        assert sim.stats.requests == len(result.workers) == 4
+
+
+def test_the_cli_json_of_multi_keeps_the_seed_results(tmp_path: Path, capsys) -> None:
+    assert main(["multi", "-n", "2", "Name a colour", "--json", "--output-dir", str(tmp_path),
+                 "--max-tokens", "4"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"run_id", "results", "failed", "aggregate"}
+    assert doc["results"] == {"call_1": str(tmp_path / "output_1.txt"),
+                              "call_2": str(tmp_path / "output_2.txt")}
+    assert doc["failed"] == [] and doc["aggregate"] is None

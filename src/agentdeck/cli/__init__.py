@@ -120,9 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, out: Any) -> int:
     from ..config.settings import load_settings
-    from .context import Ctx, check_numbers, settings_flags
+    from .context import Ctx, check_inputs, settings_flags
 
-    check_numbers(args)
+    check_inputs(args)
     # `runs` only reads the run store: a broken config file must not hide the history.
     settings = None if args.command == "runs" else load_settings(settings_flags(args))
     if args.command is None:

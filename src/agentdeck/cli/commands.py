@@ -1,7 +1,8 @@
 """The run commands, one per system of the registry: ``ask``, ``chain``, ``multi``, ``debate``...
 
 Each command's arguments, checks and output come from the system's declaration and its
-``RunResult``: a system registered before the parser is built gets its command too.
+``RunResult``: a system registered before the parser is built gets its command too. Building
+the commands reads the declarations only; a system's code loads when its command runs.
 """
 
 from __future__ import annotations
@@ -9,11 +10,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError
 from ..fsutil import read_text_file
 from .context import Ctx
-from .exitcodes import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, report
-from .inputs import check_output_dir, check_prompt
+from .exitcodes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, report
+from .inputs import check_prompt
 from .output import TextPrinter
 
 if TYPE_CHECKING:
@@ -24,15 +24,17 @@ __all__ = ["add_run_commands", "run_command"]
 
 
 async def run_command(ctx: Ctx) -> int:
-    """Run the system the command (and its file flag) names; print its result."""
+    """Run the system the command (and its file flag) names; print its result.
+
+    Its inputs were parsed and checked already (``context.check_inputs``).
+    """
     from ..systems.registry import RunRequest
 
     args = ctx.args
     spec = _pick(args.specs, args.attachment)
     prompt = check_prompt(args.prompt, spec.prompt)
     attachment = _read(ctx, args.attachment, spec.attachment.noun) if args.attachment else None
-    options = {o.name: _value(o, getattr(args, o.name, None)) for o in spec.options
-               if o.name != "concurrency"}
+    given = {o.name: getattr(args, o.name, None) for o in spec.options}
     printer = None
     if spec.answer_worker is not None and ctx.streams_text:
         printer = TextPrinter(ctx.out, {spec.answer_worker})
@@ -40,7 +42,7 @@ async def run_command(ctx: Ctx) -> int:
     request = spec.prepare(RunRequest(
         prompt, attachment, ctx.params(), calls=getattr(args, "calls", None),
         rounds=getattr(args, "rounds", None), aggregate=getattr(args, "aggregate", None),
-        options={k: v for k, v in options.items() if v is not None},
+        options={name: value for name, value in given.items() if value is not None},
         listeners=tuple(run["listeners"]) + ((printer,) if printer else ()),
         store=run["store"], concurrency=run["concurrency"], label=args.command,
     ))
@@ -55,42 +57,20 @@ async def run_command(ctx: Ctx) -> int:
 
 
 def _pick(specs: tuple[SystemSpec, ...], attachment: str | None) -> SystemSpec:
-    """Of the systems sharing a command, the one the file flag (given or not) fits."""
+    """Of the systems sharing a command, the one the file flag (given or not) fits.
+
+    With a file: the first that reads one; without: the first that does not require one.
+    """
     for spec in specs:
         need = spec.attachment.need
-        if need != "none" if attachment else need != "required":
+        fits = (need != "none") if attachment else (need != "required")
+        if fits:
             return spec
     return specs[0]
 
 
-def _value(option: Option, raw: Any) -> Any:
-    """A flag's value as the system takes it; None when not given."""
-    if raw is None or raw is False:
-        return None
-    if option.kind == "text":
-        return raw if raw.strip() else None
-    if option.kind == "folder":
-        return str(check_output_dir(raw))
-    if option.kind == "numbers":
-        return _numbers(option, raw)
-    return raw
-
-
-def _numbers(option: Option, spec: str) -> list[float] | None:
-    try:
-        values = [float(v) for v in spec.split(",") if v.strip()]
-    except ValueError:
-        raise InputError(f"{option.flag} must be numbers separated by commas, got {spec!r}") \
-            from None
-    low = option.minimum
-    if not values or (low is not None and any(v < low for v in values)):
-        bound = f" >= {low}" if low is not None else ""
-        raise InputError(f"{option.flag} must be numbers{bound}, got {spec!r}")
-    return values
-
-
 def _show(ctx: Ctx, spec: SystemSpec, result: RunResult) -> int:
-    """Print ``result`` as the flags ask; the exit code says what failed."""
+    """Print ``result`` as the flags ask; the exit code says how the run ended."""
     if ctx.args.json:
         ctx.out.json(result.document())
     elif ctx.args.events:
@@ -100,15 +80,35 @@ def _show(ctx: Ctx, spec: SystemSpec, result: RunResult) -> int:
             ctx.out.line(line)
         if result.aggregate is not None:
             _print_aggregate(ctx, result.aggregate)
-    failed = result.failed
-    if not failed:
+    return _exit_code(ctx, spec, result)
+
+
+def _exit_code(ctx: Ctx, spec: SystemSpec, result: RunResult) -> int:
+    """The run's status first (a system may fail with no failed worker), then its workers.
+
+    failed: the first worker error's class (``exitcodes``), else EXIT_FAILED; cancelled:
+    EXIT_INTERRUPTED; partial: EXIT_PARTIAL. A run that says done over failed workers counts
+    as partial, or as failed when none finished.
+    """
+    status, failed = result.status, result.failed
+    if status == "done" and failed:
+        status = "partial" if len(failed) < len(result.workers) else "failed"
+    if status == "done":
         return EXIT_OK
     if result.failure:
         ctx.out.note(result.failure)
-    if len(failed) < len(result.workers):
+    if status == "partial":
         return EXIT_PARTIAL
+    if status == "cancelled":
+        return EXIT_INTERRUPTED
     errors = [w.outcome.error for w in result.workers.values() if w.outcome.error is not None]
-    return report(errors[0], ctx.out.stderr) if errors else EXIT_INTERRUPTED
+    if errors:
+        return report(errors[0], ctx.out.stderr)
+    if failed and all(result.workers[name].outcome.cancelled for name in failed):
+        return EXIT_INTERRUPTED  # every worker was cancelled one by one
+    if not result.failure:
+        ctx.out.note(f"the {spec.key} run ended {status}")
+    return EXIT_FAILED
 
 
 def _print_aggregate(ctx: Ctx, agg: AggregateResult) -> None:
@@ -164,6 +164,7 @@ def _add_command(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
 
 
 def _add_option(p: argparse.ArgumentParser, option: Option) -> None:
+    """The option's flag; its text is read by ``Option.parse`` (``context.check_inputs``)."""
     if option.kind == "switch":
         p.add_argument(option.flag, dest=option.name, action="store_true", help=option.help)
         return
@@ -172,8 +173,6 @@ def _add_option(p: argparse.ArgumentParser, option: Option) -> None:
         default = option.default
     text = option.help + (" (default: %(default)s)" if default is not None else "")
     kw: dict[str, Any] = {"dest": option.name, "default": default, "help": text}
-    if option.kind == "int":
-        kw["type"] = int
     if option.kind == "choice":
         kw["choices"] = option.choices
     if option.kind != "choice":  # argparse's own metavar would come from the dest

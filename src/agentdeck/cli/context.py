@@ -13,14 +13,16 @@ from ..errors import InputError
 from ..types import GenerationParams
 from .output import EventWriter, Output, Progress, to_jsonable
 
-__all__ = ["Ctx", "check_numbers", "settings_flags"]
+__all__ = ["Ctx", "check_inputs", "settings_flags"]
 
 
-def check_numbers(args: argparse.Namespace) -> None:
-    """Refuse impossible numbers before anything is sent (one clear line each).
+def check_inputs(args: argparse.Namespace) -> None:
+    """Refuse impossible input before anything is sent (one clear line each).
 
-    A command's own inputs (``args.inputs``) are checked against their declarations in the
-    registry of systems, named by their flags.
+    A command's own inputs (``args.inputs``, from the registry of systems) are read from
+    their text by their declarations (``Option.parse``), checked, named by their flags, and
+    put back in ``args`` as the system takes them. Folders come last: one is created only
+    when everything else is right.
     """
     temperature = getattr(args, "temperature", None)
     if temperature is not None and temperature < 0:
@@ -31,10 +33,14 @@ def check_numbers(args: argparse.Namespace) -> None:
     max_tokens = getattr(args, "max_tokens", None)
     if max_tokens is not None and max_tokens < 1:
         raise InputError(f"--max-tokens must be at least 1, got {max_tokens}")
-    for option in getattr(args, "inputs", ()):
+    inputs = {o.name: o for o in getattr(args, "inputs", ())}
+    for option in sorted(inputs.values(), key=lambda o: o.kind == "folder"):
         value = getattr(args, option.name, None)
-        if value is not None and option.kind == "int":
-            option.check(value, option.flag)
+        if isinstance(value, str):
+            value = option.parse(value, option.flag)
+        elif value is not None:
+            value = option.check(value, option.flag)
+        setattr(args, option.name, value)
 
 
 def settings_flags(args: argparse.Namespace) -> dict[str, Any]:

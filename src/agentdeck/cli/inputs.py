@@ -1,4 +1,8 @@
-"""Checking the command line's input before any request is sent: prompts, files, numbers."""
+"""Small checks of the command line's own: an empty prompt, a folder to write in, a terminal.
+
+A system's inputs are read and checked by their declarations (``Option.parse``, see
+``context.check_inputs``); files by ``fsutil.read_text_file``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 from ..errors import InputError
 
 __all__ = ["check_output_dir", "check_prompt", "is_tty"]
+
 
 def check_prompt(prompt: str | None, what: str = "prompt") -> str:
     """Refuse an empty or blank prompt."""

@@ -1,26 +1,27 @@
-"""Agents and multi-call systems: basic and context agents, chain of agents, multi-call, debate."""
+"""Agents and multi-call systems: basic and context agents, chain of agents, multi-call, debate.
+
+Names load on first use (as the package root's do): the CLI lists the systems from their
+declarations (``systems.declarations``) without importing any of them.
+"""
 
 from __future__ import annotations
 
-from .agents import BaseAgent, BasicAgent, ContextAgent
-from .aggregate import AggregateResult, Vote
-from .base import Orchestrator, WorkerOutcome
-from .chain import ChainOfAgents, ChainResult
-from .debate import Debate, DebateResult
-from .multi import MultiCallSystem, MultiResult
+from agentdeck import lazy_face
 
-__all__ = [
-    "AggregateResult",
-    "BaseAgent",
-    "BasicAgent",
-    "ContextAgent",
-    "ChainOfAgents",
-    "ChainResult",
-    "Debate",
-    "DebateResult",
-    "MultiCallSystem",
-    "MultiResult",
-    "Orchestrator",
-    "Vote",
-    "WorkerOutcome",
-]
+_EXPORTS = {
+    "AggregateResult": "aggregate",
+    "BaseAgent": "agents",
+    "BasicAgent": "agents",
+    "ContextAgent": "agents",
+    "ChainOfAgents": "chain",
+    "ChainResult": "chain",
+    "Debate": "debate",
+    "DebateResult": "debate",
+    "MultiCallSystem": "multi",
+    "MultiResult": "multi",
+    "Orchestrator": "base",
+    "Vote": "aggregate",
+    "WorkerOutcome": "base",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS)

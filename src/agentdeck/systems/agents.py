@@ -16,19 +16,10 @@ from ..client.model import BaseModel
 from ..events import EventListener
 from ..types import ChatMessage
 from .base import Orchestrator, WorkerOutcome, clip, json_params
-from .registry import (
-    Attachment,
-    Option,
-    RunRequest,
-    RunResult,
-    SystemSpec,
-    WorkerResult,
-)
+from .declarations import AGENT, WORKER_ID
+from .request import RunRequest, RunResult, WorkerResult
 
-__all__ = ["SPECS", "BaseAgent", "BasicAgent", "ContextAgent"]
-
-WORKER_ID = "agent"
-"""The one worker id of an agent run."""
+__all__ = ["BaseAgent", "BasicAgent", "ContextAgent"]
 
 
 class BaseAgent(Orchestrator, abc.ABC):
@@ -42,7 +33,7 @@ class BaseAgent(Orchestrator, abc.ABC):
         listeners, store, concurrency: see ``Orchestrator``.
     """
 
-    system = "agent"
+    system = AGENT
 
     def __init__(
         self,
@@ -130,11 +121,23 @@ class BaseAgent(Orchestrator, abc.ABC):
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         """Run the agent (subclasses define the inputs)."""
 
+    @staticmethod
+    def _request_options(request: RunRequest) -> dict[str, Any]:
+        """The constructor's keyword options a registry request sets."""
+        return {"system_prompt": request.options.get("system_prompt"),
+                "listeners": request.listeners, "store": request.store,
+                "concurrency": request.concurrency}
+
 
 class BasicAgent(BaseAgent):
     """Sends the prompt as it is and returns the streamed answer."""
 
     system = "basic"
+
+    @classmethod
+    def from_request(cls, model: BaseModel, request: RunRequest) -> BasicAgent:
+        """The agent a registry request describes (the registry's ``make``)."""
+        return cls(request.label or WORKER_ID, model, **cls._request_options(request))
 
     async def run(self, prompt: str, **kwargs: Any) -> str:
         """Return the model's whole answer to ``prompt``; ``kwargs`` are generation params."""
@@ -155,6 +158,12 @@ class ContextAgent(BaseAgent):
         self.context = context
         self._asked = ""
 
+    @classmethod
+    def from_request(cls, model: BaseModel, request: RunRequest) -> ContextAgent:
+        """The agent a registry request describes, its attachment the context."""
+        return cls(request.label or WORKER_ID, model, request.attachment or "",
+                   **cls._request_options(request))
+
     def combine(self, prompt: str) -> str:
         """The seed's layout: context, a rule, then the prompt."""
         return f"Context:\n{self.context}\n\n---\n\nPrompt:\n{prompt}"
@@ -167,37 +176,3 @@ class ContextAgent(BaseAgent):
         """Return the model's answer to ``prompt`` read against the context."""
         self._asked = prompt
         return await self._stream_and_aggregate(self.combine(prompt), **kwargs)
-
-
-def _agent_options(request: RunRequest) -> dict[str, Any]:
-    return {"system_prompt": request.options.get("system_prompt"),
-            "listeners": request.listeners, "store": request.store,
-            "concurrency": request.concurrency}
-
-
-def _make_basic(model: BaseModel, request: RunRequest) -> BasicAgent:
-    return BasicAgent(request.label or WORKER_ID, model, **_agent_options(request))
-
-
-def _make_context(model: BaseModel, request: RunRequest) -> ContextAgent:
-    return ContextAgent(request.label or WORKER_ID, model, request.attachment or "",
-                        **_agent_options(request))
-
-
-_SYSTEM_PROMPT = Option("system_prompt", "--system", "a system prompt", kind="text",
-                        title="system prompt", metavar="TEXT")
-
-SPECS = (
-    SystemSpec(
-        "basic", "Basic", "send one prompt and stream the answer", _make_basic,
-        description="Send one prompt and stream the answer to stdout.", command="ask",
-        options=(_SYSTEM_PROMPT,), view="stream", answer_worker=WORKER_ID,
-    ),
-    SystemSpec(
-        "context", "Context", "answer a prompt read against a context file", _make_context,
-        command="ask", options=(_SYSTEM_PROMPT,), view="stream", answer_worker=WORKER_ID,
-        attachment=Attachment("required", "a context file", "context file", "--context",
-                              "a text file placed before the prompt"),
-    ),
-)
-"""The registry's declarations of both agents (one CLI command, ``ask``; see registry)."""

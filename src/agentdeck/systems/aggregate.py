@@ -15,8 +15,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 __all__ = [
-    "AGGREGATE_HELP",
-    "AGGREGATE_MODES",
     "AggregateResult",
     "Vote",
     "all_short",
@@ -27,10 +25,6 @@ __all__ = [
     "select_prompt",
     "synthesize_prompt",
 ]
-
-AGGREGATE_MODES = ("vote", "select", "synthesize")
-AGGREGATE_HELP = ("vote (majority of final answers), select (one call picks the most "
-                  "consistent) or synthesize (one call merges them)")
 
 SHORT_ANSWER = 80
 """Answers longer than this (characters, after extraction) are too long to vote on."""

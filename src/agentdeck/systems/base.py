@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..events import EventListener, RunStarted
 from ..store.runs import RunStore, new_run_id
 from ..types import GenerationParams
+from .inputs import CONCURRENCY
 from .run import Run, Sink, WorkerOutcome, think_text
 
 __all__ = [
@@ -95,8 +96,8 @@ class Orchestrator:
         store: RunStore | bool | None = None,
         concurrency: int | None = None,
     ) -> None:
-        if concurrency is not None and concurrency < 1:
-            raise InputError(f"concurrency must be at least 1, got {concurrency}")
+        if concurrency is not None:
+            CONCURRENCY.check(concurrency, "concurrency")
         self.model = model
         self.concurrency = concurrency
         self._listeners: list[EventListener] = list(listeners)
@@ -151,8 +152,9 @@ class Orchestrator:
         """The store runs are recorded in; None records nothing (no hidden disk writes).
 
         ``store=`` a RunStore records there, True in the default RunStore, False nowhere;
-        None (a plain library call) records only when the config file says ``record = true``.
-        The CLI and the app pass their store.
+        None (a plain library call) records only when the config file says ``record = true``
+        (a broken file records nothing: one warning is logged). The CLI and the app pass
+        their store.
         """
         choice = self._store
         if not choice.resolved:

@@ -22,19 +22,12 @@ from ..client.model import BaseModel
 from ..errors import ContextLengthError, InputError
 from ..events import EventListener, Retrying, StepFinished, StepStarted
 from .base import Orchestrator, Run, WorkerOutcome, clip, json_params, split_options
-from .chunking import MIN_CHUNK_TOKENS, Budget, Chunker, TokenCounter, plan_budget
-from .registry import (
-    Attachment,
-    Option,
-    RunRequest,
-    RunResult,
-    SystemSpec,
-    WorkerResult,
-)
+from .chunking import Budget, Chunker, TokenCounter, plan_budget
+from .declarations import CHUNK_SIZE, MANAGER, MIN_CHUNK_TOKENS
+from .request import RunRequest, RunResult, WorkerResult
 
-__all__ = ["SPECS", "ChainOfAgents", "ChainResult", "manager_prompt", "worker_prompt"]
+__all__ = ["ChainOfAgents", "ChainResult", "manager_prompt", "worker_prompt"]
 
-MANAGER = "manager"
 SHRINK = 0.6
 """After a context-length error the chunk is cut to this share of its size and retried once."""
 _NO_UNIT = "(none yet: this is the beginning of the text)"
@@ -121,8 +114,8 @@ class ChainOfAgents(Orchestrator):
         concurrency: int | None = None,
     ) -> None:
         super().__init__(model, listeners=listeners, store=store, concurrency=concurrency)
-        if chunk_size is not None and chunk_size < MIN_CHUNK_TOKENS:
-            raise InputError(f"chunk_size must be at least {MIN_CHUNK_TOKENS} tokens")
+        if chunk_size is not None and not CHUNK_SIZE.fits(chunk_size):
+            raise InputError(f"chunk_size must be at least {CHUNK_SIZE.minimum} tokens")
         if chunk_size is not None and not 0 <= chunk_overlap < chunk_size // 2:
             raise InputError("chunk_overlap must be below half of chunk_size")
         self.system_id = system_id
@@ -131,6 +124,16 @@ class ChainOfAgents(Orchestrator):
         self.query_aware = query_aware
         self.unit_tokens = unit_tokens
         self.last_result: ChainResult | None = None
+
+    @classmethod
+    def from_request(cls, model: BaseModel, request: RunRequest) -> ChainOfAgents:
+        """The chain a registry request describes (the registry's ``make``)."""
+        options = request.options
+        return cls(
+            request.label or cls.system, model, chunk_size=options.get("chunk_size"),
+            query_aware=not options.get("summarize"), unit_tokens=options.get("unit_tokens"),
+            listeners=request.listeners, store=request.store, concurrency=request.concurrency,
+        )
 
     async def run(self, initial_prompt: str, long_text: str, **kwargs: Any) -> str:
         """Return the manager's answer to ``initial_prompt`` over ``long_text``.
@@ -271,34 +274,3 @@ class _ChainState:
 
 def _chunk_id(step: int, width: int) -> str:
     return f"chunk-{step:0{width}d}"
-
-
-def _make_chain(model: BaseModel, request: RunRequest) -> ChainOfAgents:
-    options = request.options
-    return ChainOfAgents(
-        request.label or "chain", model, chunk_size=options.get("chunk_size"),
-        query_aware=not options.get("summarize"), unit_tokens=options.get("unit_tokens"),
-        listeners=request.listeners, store=request.store, concurrency=request.concurrency,
-    )
-
-
-SPECS = (
-    SystemSpec(
-        "chain", "Chain", "answer a question over a long file", _make_chain,
-        description="Chain of Agents: workers read FILE chunk by chunk, passing a summary "
-                    "along; a manager answers from the last one.",
-        prompt="question", prompt_help="the question (or, with --summarize, the task)",
-        attachment=Attachment("required", "a long text", "long-text file", "--file",
-                              "the long text"),
-        options=(
-            Option("summarize", "--summarize", "query-less workers (plain running summaries)",
-                   kind="switch"),
-            Option("chunk_size", "--chunk-size", "cap on a chunk's tokens",
-                   minimum=MIN_CHUNK_TOKENS, title="chunk size", metavar="TOKENS"),
-            Option("unit_tokens", "--unit-tokens", "max_tokens of each worker's summary",
-                   minimum=1, title="unit tokens", metavar="TOKENS"),
-        ),
-        view="chain", answer_worker=MANAGER,
-    ),
-)
-"""The registry's declaration of the chain."""

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 
 from ..client.model import BaseModel
 from ..errors import InputError
+from .declarations import MIN_CHUNK_TOKENS
 
 __all__ = [
     "CHARS_PER_TOKEN",
     "DEFAULT_WINDOW",
-    "MIN_CHUNK_TOKENS",
     "Budget",
     "Chunker",
     "TokenCounter",
@@ -41,8 +41,6 @@ CHARS_PER_TOKEN = 3.0
 """Fallback estimate when the server cannot tokenize (pessimistic on purpose)."""
 DEFAULT_WINDOW = 8192
 """Context window assumed when the server does not report ``max_model_len``."""
-MIN_CHUNK_TOKENS = 64
-"""Below this a chunk carries too little text to be worth a call."""
 EXACT_MARGIN = (0.05, 32)
 """Safety margin with the server's tokenizer: 5 % of the window, at least 32 tokens."""
 ESTIMATE_MARGIN = (0.15, 64)

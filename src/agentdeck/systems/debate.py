@@ -22,19 +22,10 @@ from ..events import EventListener, StepFinished, StepStarted
 from ..types import ChatMessage
 from .aggregate import AggregateResult, Vote, all_short, majority_vote
 from .base import Orchestrator, Run, WorkerOutcome, json_params, split_options
-from .registry import (
-    CONCURRENCY,
-    Option,
-    RunRequest,
-    RunResult,
-    SystemSpec,
-    WorkerResult,
-)
+from .declarations import DEBATE_AGENTS, DEBATE_ROUNDS
+from .request import RunRequest, RunResult, WorkerResult
 
-__all__ = ["MAX_AGENTS", "MAX_ROUNDS", "SPECS", "Debate", "DebateResult", "revise_prompt"]
-
-MAX_AGENTS = 16
-MAX_ROUNDS = 10
+__all__ = ["Debate", "DebateResult", "revise_prompt"]
 
 
 def revise_prompt(others: list[tuple[int, str]]) -> str:
@@ -80,22 +71,33 @@ class Debate(Orchestrator):
         self,
         system_id: str,
         model: BaseModel,
-        agents: int = 3,
-        rounds: int = 2,
+        agents: int = DEBATE_AGENTS.default,
+        rounds: int = DEBATE_ROUNDS.default,
         *,
         listeners: Iterable[EventListener] = (),
         store: Any = None,
         concurrency: int | None = None,
     ) -> None:
         super().__init__(model, listeners=listeners, store=store, concurrency=concurrency)
-        if not isinstance(agents, int) or not 2 <= agents <= MAX_AGENTS:
-            raise InputError(f"a debate needs 2 to {MAX_AGENTS} agents, got {agents!r}")
-        if not isinstance(rounds, int) or not 0 <= rounds <= MAX_ROUNDS:
-            raise InputError(f"rounds must be 0 to {MAX_ROUNDS}, got {rounds!r}")
+        seats, turns = DEBATE_AGENTS, DEBATE_ROUNDS
+        if not seats.fits(agents):
+            raise InputError(f"a debate needs {seats.minimum} to {seats.maximum} agents, "
+                             f"got {agents!r}")
+        if not turns.fits(rounds):
+            raise InputError(f"rounds must be {turns.minimum} to {turns.maximum}, got {rounds!r}")
         self.system_id = system_id
         self.agents = agents
         self.rounds = rounds
         self.last_result: DebateResult | None = None
+
+    @classmethod
+    def from_request(cls, model: BaseModel, request: RunRequest) -> Debate:
+        """The debate a registry request describes: ``calls`` seats, ``rounds`` revisions."""
+        return cls(request.label or cls.system, model,
+                   agents=DEBATE_AGENTS.or_default(request.calls),
+                   rounds=DEBATE_ROUNDS.or_default(request.rounds),
+                   listeners=request.listeners, store=request.store,
+                   concurrency=request.concurrency)
 
     async def run(self, prompt: str, **kwargs: Any) -> DebateResult:
         """Debate ``prompt``; ``kwargs`` are generation params for every call.
@@ -191,26 +193,3 @@ def _wid(seat: int, round_: int) -> str:
 def _round_text(answers: list[str]) -> str:
     return "\n\n".join(f"## Seat {s}\n\n{a.strip() or '(no answer)'}"
                        for s, a in enumerate(answers, 1))
-
-
-def _make_debate(model: BaseModel, request: RunRequest) -> Debate:
-    return Debate(request.label or "debate", model, agents=request.calls or 3,
-                  rounds=2 if request.rounds is None else request.rounds,
-                  listeners=request.listeners, store=request.store,
-                  concurrency=request.concurrency)
-
-
-SPECS = (
-    SystemSpec(
-        "debate", "Debate", "agents answer, read each other, revise", _make_debate,
-        description="Multi-agent debate: N agents answer, then for R rounds each reads the "
-                    "others' answers and revises.",
-        prompt_help="the question",
-        calls=Option("calls", "--agents", "number of agents", default=3, minimum=2,
-                     maximum=MAX_AGENTS, title="number of agents"),
-        rounds=Option("rounds", "--rounds", "revision rounds", default=2, minimum=0,
-                      maximum=MAX_ROUNDS, title="debate rounds"),
-        options=(CONCURRENCY,),
-    ),
-)
-"""The registry's declaration of the debate."""

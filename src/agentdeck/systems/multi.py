@@ -19,8 +19,6 @@ from ..events import EventListener, StepFinished, StepStarted
 from ..sanitize import safe_filename
 from ..store.append_files import create_soon
 from .aggregate import (
-    AGGREGATE_HELP,
-    AGGREGATE_MODES,
     AggregateResult,
     answer_key,
     extract_answer,
@@ -30,20 +28,18 @@ from .aggregate import (
     synthesize_prompt,
 )
 from .base import Orchestrator, Run, WorkerOutcome, json_params, split_options
-from .output_files import FileSink, prepare_output_dir
-from .registry import (
-    CONCURRENCY,
-    Option,
-    RunRequest,
-    RunResult,
-    SystemSpec,
-    WorkerResult,
+from .declarations import (
+    AGGREGATE,
+    BASE_FILENAME,
+    MULTI_CALLS,
+    OUTPUT_DIR,
+    TEMPERATURES,
 )
+from .inputs import CONCURRENCY
+from .output_files import FileSink, prepare_output_dir
+from .request import RunRequest, RunResult, WorkerResult
 
-__all__ = ["MAX_CALLS", "SPECS", "MultiCallSystem", "MultiResult", "task_id", "worker_id"]
-
-MAX_CALLS = 10_000
-"""More calls than this in one run is almost surely a typo (``-n 100000``)."""
+__all__ = ["MultiCallSystem", "MultiResult", "task_id", "worker_id"]
 
 AGGREGATE_WORKER = "aggregate"
 OPTIONS = ("concurrency", "seeds", "temperatures", "aggregate")
@@ -94,15 +90,15 @@ class MultiCallSystem(Orchestrator):
         super().__init__(model, listeners=listeners, store=store, concurrency=concurrency)
         self.system_id = system_id
         self.last_result: MultiResult | None = None
-        self._plan: dict[str, tuple[int, dict[str, Any], Path]] = {}
+        self._plan: dict[str, tuple[int, dict[str, Any], Path | None]] = {}
         self._messages: list[dict[str, Any]] = []
 
     async def run(
         self,
         prompt: str,
         num_calls: int,
-        output_dir: str | None = "multi_call_outputs",
-        base_filename: str = "output",
+        output_dir: str | None = OUTPUT_DIR.cli_default,
+        base_filename: str = BASE_FILENAME.default,
         **kwargs: Any,
     ) -> dict[str, str]:
         """Run the calls; return ``{task_id: path or "ERROR: ..."}`` like the seed.
@@ -121,11 +117,18 @@ class MultiCallSystem(Orchestrator):
         """
         return (await self._run_calls(prompt, num_calls, output_dir, base_filename, kwargs)).files
 
+    @classmethod
+    def from_request(cls, model: BaseModel, request: RunRequest) -> MultiCallSystem:
+        """The system a registry request describes (the registry's ``make``)."""
+        return cls(request.label or cls.system, model, listeners=request.listeners,
+                   store=request.store, concurrency=request.concurrency)
+
     async def run_request(self, request: RunRequest) -> RunResult:
         """The registry's entry point: ``request.calls`` calls, aggregated as it asks.
 
         A seed in the params becomes one seed per call (seed, seed + 1, ...): the same seed for
-        every call would make every answer the same.
+        every call would make every answer the same. Workers are keyed by worker id
+        (``call-01``), their file None when nothing kept their text.
         """
         options = request.options
         kwargs = request.params.to_body()
@@ -135,10 +138,24 @@ class MultiCallSystem(Orchestrator):
                             ("aggregate", request.aggregate)):
             if value is not None:
                 kwargs[name] = value
-        result = await self._run_calls(request.prompt, request.calls or 1,
-                                       options.get("output_dir"),
-                                       options.get("base_filename") or "output", kwargs)
-        return _run_result(self.last_run_id, self._last_run, result)
+        result = await self._run_calls(
+            request.prompt, MULTI_CALLS.or_default(request.calls), options.get("output_dir"),
+            BASE_FILENAME.or_default(options.get("base_filename")), kwargs)
+        agg = result.aggregate
+        failed = result.failed
+        run = self._last_run
+        return RunResult(
+            self.last_run_id, run.status if run is not None else "done",
+            agg.answer if agg is not None else "",
+            workers={o.worker_id: WorkerResult(o, self._file(o.worker_id))
+                     for o in result.outcomes.values()},
+            aggregate=agg,
+            report={"run_id": self.last_run_id, "results": result.files, "failed": failed,
+                    "aggregate": agg},
+            brief={"results": result.files, "aggregate": agg},
+            lines=tuple(f"{tid}: {value}" for tid, value in result.files.items()),
+            failure=f"{len(failed)} of {len(result.files)} calls failed" if failed else "",
+        )
 
     async def _run_calls(self, prompt: str, num_calls: int, output_dir: str | None,
                          base_filename: str, kwargs: dict[str, Any]) -> MultiResult:
@@ -160,7 +177,7 @@ class MultiCallSystem(Orchestrator):
         # Made now in a thread (never truncated there): creating hundreds of files at the
         # first flush would stall the loop. 0o666 as open() uses, less the umask.
         if folder is not None:
-            create_soon((plan[2] for plan in self._plan.values()), mode=0o666)
+            create_soon((path for _, _, path in self._plan.values() if path), mode=0o666)
         params = json_params(kwargs)
         params.update(num_calls=num_calls, concurrency=concurrency, aggregate=mode,
                       output_dir=str(folder) if folder else None, base_filename=base)
@@ -188,17 +205,20 @@ class MultiCallSystem(Orchestrator):
         return run.spawn(wid, self._messages, kwargs, label=f"call {index}",
                          sink=FileSink(path) if path is not None else None)
 
+    def _file(self, wid: str) -> str | None:
+        """The file that holds call ``wid``'s text: its seed-style copy, else the run store's."""
+        path = self._plan[wid][2]
+        return str(path) if path is not None else self.worker_file(wid)
+
     def _collect(self, outcomes: list[WorkerOutcome]) -> MultiResult:
         result = MultiResult(files={})
         for outcome in outcomes:
             wid = outcome.worker_id
-            index, _, path = self._plan[wid]
-            if path is None:  # no seed-style copy: the run store's file, if any
-                path = self.worker_file(wid) or f"(not recorded: {wid})"
-            tid = task_id(index)
+            path = self._file(wid) or f"(not recorded: {wid})"
+            tid = task_id(self._plan[wid][0])
             result.outcomes[tid] = outcome
-            result.paths[tid] = str(path)
-            result.files[tid] = str(path) if outcome.ok else _error_text(outcome, path)
+            result.paths[tid] = path
+            result.files[tid] = path if outcome.ok else _error_text(outcome, path)
         return result
 
     async def retry_worker(self, worker_id: str) -> WorkerOutcome:
@@ -260,21 +280,6 @@ class MultiCallSystem(Orchestrator):
         return agg
 
 
-def _run_result(run_id: str | None, run: Run | None, result: MultiResult) -> RunResult:
-    agg = result.aggregate
-    failed = result.failed
-    return RunResult(
-        run_id, run.status if run is not None else "done",
-        agg.answer if agg is not None else "",
-        workers={t: WorkerResult(o, result.paths.get(t)) for t, o in result.outcomes.items()},
-        aggregate=agg,
-        report={"run_id": run_id, "results": result.files, "failed": failed, "aggregate": agg},
-        brief={"results": result.files, "aggregate": agg},
-        lines=tuple(f"{tid}: {value}" for tid, value in result.files.items()),
-        failure=f"{len(failed)} of {len(result.files)} calls failed" if failed else "",
-    )
-
-
 def _vote(done: list[tuple[str, str]]) -> AggregateResult:
     vote = majority_vote([text for _, text in done])
     if vote is None:
@@ -293,25 +298,27 @@ def _status(result: MultiResult, run: Run) -> str:
     return "failed" if failed == len(result.outcomes) else "partial"
 
 
-def _error_text(outcome: WorkerOutcome, path: Path) -> str:
+def _error_text(outcome: WorkerOutcome, path: str) -> str:
     return f"ERROR: {outcome.reason} (partial text kept in {path})"
 
 
 def _check(prompt: str, num_calls: int, mode: str | None, concurrency: int | None) -> None:
+    """The seed's checks and messages, against the registry's declared limits."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise InputError("the prompt is empty")
-    if not isinstance(num_calls, int) or num_calls < 1:
-        raise InputError(f"num_calls must be at least 1, got {num_calls!r}")
-    if num_calls > MAX_CALLS:
-        raise InputError(f"num_calls {num_calls} is more than the limit of {MAX_CALLS}")
-    if mode is not None and mode not in AGGREGATE_MODES:
-        raise InputError(f"aggregate must be one of {', '.join(AGGREGATE_MODES)}, got {mode!r}")
-    if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
-        raise InputError(f"concurrency must be at least 1, got {concurrency!r}")
+    if not MULTI_CALLS.fits(num_calls):
+        high = MULTI_CALLS.maximum
+        if isinstance(num_calls, int) and high is not None and num_calls > high:
+            raise InputError(f"num_calls {num_calls} is more than the limit of {high}")
+        raise InputError(f"num_calls must be at least {MULTI_CALLS.minimum}, got {num_calls!r}")
+    if mode is not None:
+        AGGREGATE.check(mode, "aggregate")
+    if concurrency is not None:
+        CONCURRENCY.check(concurrency, "concurrency")
 
 
 def _safe_base(base_filename: str) -> str:
-    return safe_filename(base_filename or "output")
+    return safe_filename(base_filename or BASE_FILENAME.default)
 
 
 def _per_call_kwargs(kwargs: dict[str, Any], n: int, seeds: Any,
@@ -322,12 +329,7 @@ def _per_call_kwargs(kwargs: dict[str, Any], n: int, seeds: Any,
     if isinstance(seeds, (list, tuple)) and not seeds:
         raise InputError("seeds is an empty list")
     if temperatures is not None:
-        temperatures = list(temperatures)
-        if not temperatures:
-            raise InputError("temperatures is an empty list")
-        bad = [t for t in temperatures if not isinstance(t, (int, float)) or t < 0]
-        if bad:
-            raise InputError(f"temperatures must be numbers >= 0, got {bad[0]!r}")
+        temperatures = TEMPERATURES.check(temperatures, "temperatures")
     out = []
     for i in range(n):
         call = dict(kwargs)
@@ -339,33 +341,3 @@ def _per_call_kwargs(kwargs: dict[str, Any], n: int, seeds: Any,
             call["temperature"] = temperatures[i % len(temperatures)]
         out.append(call)
     return out
-
-
-def _make_multi(model: BaseModel, request: RunRequest) -> MultiCallSystem:
-    return MultiCallSystem(request.label or "multi", model, listeners=request.listeners,
-                           store=request.store, concurrency=request.concurrency)
-
-
-SPECS = (
-    SystemSpec(
-        "multi", "Multi-call", "run one prompt N times in parallel", _make_multi,
-        description="Run one prompt N times in parallel; each answer streams into "
-                    "OUTPUT_DIR/BASE_<i>.txt.",
-        calls=Option("calls", "-n", "number of calls", default=4, minimum=1, maximum=MAX_CALLS,
-                     title="number of calls", required=True),
-        aggregate=Option("aggregate", "--aggregate", AGGREGATE_HELP, kind="choice",
-                         choices=AGGREGATE_MODES, title="aggregate"),
-        options=(
-            CONCURRENCY,
-            Option("output_dir", "--output-dir", "folder of the answer files", kind="folder",
-                   cli_default="multi_call_outputs", metavar="DIR"),
-            Option("base_filename", "--base-filename", "file name stem", kind="text",
-                   default="output", metavar="BASE"),
-            Option("temperatures", "--temperatures",
-                   "per-call temperatures, cycled over the calls", kind="numbers", minimum=0,
-                   metavar="T1,T2,..."),
-        ),
-    ),
-)
-"""The registry's declaration of multi-call (without ``output_dir``: no seed-style copies,
-the run store keeps every call)."""

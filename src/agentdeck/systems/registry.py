@@ -1,106 +1,37 @@
-"""The registry of systems: what each one needs, and one way to run any of them.
+"""The registry of systems: what each one needs, and the one entry point every system answers.
 
 Each system declares a ``SystemSpec``: its key and label, the inputs it takes (an attachment,
 a number of calls, rounds, an aggregation, more options) with their defaults and limits, and a
 ``make`` that builds it for a ``RunRequest``. Every built system answers ``run_request(request)``
-with a ``RunResult``, whatever its seed-style ``run(...)`` looks like. The CLI's commands, the
-app's picker and its output view are generated from these declarations, so a new system is one
-file and one ``register(spec)``. The built-ins are declared beside their code and load on first
-use (``BUILTIN``).
+with a ``RunResult``, whatever its seed-style ``run(...)`` looks like. The CLI's commands (every
+input, with its flag, checks and parsing) are generated from these declarations; so are the
+app's picker (its systems, the fields for calls, rounds and aggregation where declared) and its
+output view. The other options (``SystemSpec.options``) are the CLI's and the library's: the app
+leaves them at their defaults. A new system is one file and one ``register(spec)``. The
+built-ins are declared in ``systems.declarations``, apart from their code, and registered on
+first use: importing this, or listing the systems, loads no system.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from .inputs import CONCURRENCY, Attachment, Option
 from .request import RunRequest, RunResult, System, WorkerResult
 
 if TYPE_CHECKING:
     from ..client.model import BaseModel
 
 __all__ = [
-    "BUILTIN", "COMMANDS", "CONCURRENCY", "Attachment", "Option", "RunRequest", "RunResult",
+    "COMMANDS", "CONCURRENCY", "Attachment", "Option", "RunRequest", "RunResult",
     "System", "SystemSpec", "WorkerResult", "find", "get", "register", "specs", "unregister",
 ]
 
-BUILTIN = ("agents", "chain", "multi", "debate")
-"""Modules of ``agentdeck.systems`` whose ``SPECS`` are registered first, in picker order."""
 COMMANDS = ("runs", "models", "examples", "sim")
 """The CLI's commands that are not systems: no system may take their names."""
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """The text a system reads besides the prompt: a context file, a long text..."""
-
-    need: str = "none"
-    """``none``, ``optional`` or ``required``."""
-    what: str = ""
-    """What the text is to the system, for messages: "a context file"."""
-    noun: str = ""
-    """The kind of file, for the messages of the file reader: "context file"."""
-    flag: str = ""
-    """The CLI's flag that names the file: ``--context``."""
-    help: str = ""
-
-
-@dataclass(frozen=True)
-class Option:
-    """One input of a system, with its default and limits (a calls count, a folder, a switch)."""
-
-    name: str
-    """Key in ``RunRequest.options`` (``calls``, ``rounds`` and ``aggregate`` are fields)."""
-    flag: str
-    """The CLI flag: ``-n``, ``--chunk-size``."""
-    help: str = ""
-    kind: str = "int"
-    """``int``, ``text``, ``switch`` (on/off), ``choice``, ``numbers`` (a comma list of numbers
-    >= ``minimum``) or ``folder`` (created if needed, must be writable)."""
-    default: Any = None
-    """What the system assumes when the request leaves it out."""
-    minimum: int | None = None
-    maximum: int | None = None
-    choices: tuple[str, ...] = ()
-    title: str = ""
-    """The name messages use outside the CLI: "number of calls"."""
-    required: bool = False
-    """The CLI asks for it (no default there)."""
-    cli_default: Any = None
-    """The CLI's default when it differs from ``default`` (multi's output folder)."""
-    metavar: str | None = None
-
-    def check(self, value: Any, name: str | None = None) -> Any:
-        """``value`` if it is within the limits, else InputError naming ``name`` (or the title).
-
-        Raises:
-            InputError: out of range, not a whole number, or not one of the choices.
-        """
-        name = name or self.title or self.flag
-        if self.kind == "choice":
-            if value not in self.choices:
-                raise InputError(f"{name} must be one of {', '.join(self.choices)}, got {value!r}")
-            return value
-        if self.kind != "int":
-            return value
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(f"{name} must be a whole number, got {value!r}")
-        low, high = self.minimum, self.maximum
-        if low is not None and high is not None and not low <= value <= high:
-            raise InputError(f"{name} must be between {low} and {high}, got {value}")
-        if low is not None and value < low:
-            raise InputError(f"{name} must be at least {low}, got {value}")
-        if high is not None and value > high:
-            raise InputError(f"{name} must be at most {high}, got {value}")
-        return value
-
-
-CONCURRENCY = Option("concurrency", "--concurrency", "most calls in flight", minimum=1,
-                     title="concurrency", metavar="K")
-"""The run's concurrency cap as an option (it lands in ``RunRequest.concurrency``)."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +45,7 @@ class SystemSpec:
     summary: str
     """One line: the CLI's command list, the picker's tooltip."""
     make: Callable[[BaseModel, RunRequest], System]
-    """Build the system for a prepared request (see ``prepare``)."""
+    """Build the system for a request (``prepare`` it first: ``make`` checks nothing)."""
     description: str = ""
     """The CLI command's ``--help`` text (default: the summary)."""
     command: str = ""
@@ -127,6 +58,9 @@ class SystemSpec:
     calls: Option | None = None
     rounds: Option | None = None
     aggregate: Option | None = None
+    concurrency: Option | None = None
+    """Declared (``CONCURRENCY``) by a system that runs calls in parallel: the CLI offers the
+    flag. Every system takes a request's concurrency, checked against ``CONCURRENCY``."""
     options: tuple[Option, ...] = ()
     view: str = "grid"
     """How the app shows a run: ``stream`` (one answer), ``grid`` (parallel workers), ``chain``."""
@@ -135,11 +69,16 @@ class SystemSpec:
 
     def inputs(self) -> tuple[Option, ...]:
         """Every declared input, in CLI order."""
-        found = (self.calls, self.aggregate, self.rounds)
+        found = (self.calls, self.aggregate, self.rounds, self.concurrency)
         return tuple(o for o in found if o is not None) + self.options
 
-    def prepare(self, request: RunRequest) -> RunRequest:
+    def prepare(self, request: RunRequest, *, how_to_attach: str = "") -> RunRequest:
         """``request`` checked against this declaration, with the declared defaults filled in.
+
+        Args:
+            request: what the caller asks for.
+            how_to_attach: how the caller's user attaches a file ("attach one with ctrl+o"),
+                added to the message when a required attachment is missing.
 
         Raises:
             InputError: an empty prompt, a missing attachment, an input out of its limits or
@@ -149,11 +88,10 @@ class SystemSpec:
             raise InputError(f"the {self.prompt} is empty")
         need = self.attachment.need
         if need == "required" and not request.attachment:
-            raise InputError(f"{self.key} needs {self.attachment.what}")
-        options = dict(request.options)
-        concurrency = options.pop("concurrency", request.concurrency)
-        if concurrency is not None:
-            CONCURRENCY.check(concurrency)
+            hint = f": {how_to_attach}" if how_to_attach else ""
+            raise InputError(f"{self.key} needs {self.attachment.what}{hint}")
+        if request.concurrency is not None:
+            (self.concurrency or CONCURRENCY).check(request.concurrency)
         aggregate = None if request.aggregate == "none" else request.aggregate
         return replace(
             request,
@@ -161,8 +99,7 @@ class SystemSpec:
             calls=self._input("calls", request.calls),
             rounds=self._input("rounds", request.rounds),
             aggregate=self._input("aggregate", aggregate),
-            options=self._options(options),
-            concurrency=concurrency,
+            options=self._options(dict(request.options)),
         )
 
     def _input(self, name: str, value: Any) -> Any:
@@ -176,7 +113,7 @@ class SystemSpec:
 
     def _options(self, given: dict[str, Any]) -> dict[str, Any]:
         """The other options: checked, defaults filled in, unknown names refused."""
-        known = {o.name: o for o in self.options if o.name != "concurrency"}
+        known = {o.name: o for o in self.options}
         unknown = sorted(set(given) - set(known))
         if unknown:
             raise InputError(f"{self.key} takes no option {', '.join(unknown)}")
@@ -189,7 +126,11 @@ class SystemSpec:
         return found
 
     async def run(self, model: BaseModel, request: RunRequest) -> RunResult:
-        """The one way to run any system: prepare ``request``, build, run.
+        """Prepare ``request``, build the system and run it, in one call.
+
+        For a caller that needs no hold on the running system. The front ends take the same
+        steps one by one: ``prepare`` before connecting (bad input is refused before anything
+        is sent), ``make``, then ``run_request`` on the system they keep, to cancel it.
 
         Raises:
             InputError: see ``prepare``.
@@ -205,13 +146,14 @@ _loaded = False
 
 
 def _load_builtins() -> None:
-    """Register the built-ins, once and first (deferred: importing this loads no system)."""
+    """Register the built-ins, once and first (their declarations only: no system's code)."""
     global _loaded
     if not _loaded:
         _loaded = True
-        for name in BUILTIN:
-            for spec in importlib.import_module(f".{name}", __package__).SPECS:
-                _SPECS[spec.key] = spec
+        from .declarations import SPECS
+
+        for spec in SPECS:
+            _SPECS[spec.key] = spec
 
 
 def register(spec: SystemSpec) -> SystemSpec:

@@ -63,7 +63,7 @@ class RunResult:
     answer: str = ""
     """The final answer ('' when the run has none: parallel calls without aggregation)."""
     workers: dict[str, WorkerResult] = field(default_factory=dict)
-    """Each worker (or call, or seat) by the system's own name for it."""
+    """Each worker by its worker id, as the events and the run store name it (``call-01``)."""
     aggregate: AggregateResult | None = None
     report: dict[str, Any] = field(default_factory=dict)
     """The system's full account, JSON-able (the CLI's ``--json``); see ``document()``."""
