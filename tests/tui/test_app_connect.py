@@ -195,3 +195,16 @@ async def test_testing_the_simulator_profile_while_connecting(
                 break
         assert app.is_running
     assert shown.startswith("✓ healthy") and shown.endswith(f"1 model: {SIM_MODEL}")
+
+
+async def test_a_temperature_the_cli_accepts_starts_the_app_and_is_sent(isolated_home: Path) -> None:
+    """Review finding: `[params] temperature = 2.5` (valid for the CLI and vLLM: any value >= 0)
+    crashed the app's main screen while it set up its fields (the app allowed 0 to 2)."""
+    write_config(isolated_home, "[params]\ntemperature = 2.5\n")
+    app = make_app()
+    async with app.run_test() as pilot:
+        await connected(pilot)
+        live = await send(pilot, "hi")
+        assert live.status == "done"
+        run = app.store.load_run(live.run_id)
+        assert run.manifest["params"]["temperature"] == 2.5

@@ -24,7 +24,6 @@ class NoModel(BaseModel):
     ("changes", "named"),
     [
         ({"temperature": -0.5}, "temperature"),
-        ({"temperature": 9}, "temperature"),
         ({"max_tokens": 0}, "max tokens"),
         ({"system": "multi", "num_calls": 0}, "number of calls must be between 1 and 10000"),
         ({"system": "multi", "num_calls": 10001}, "number of calls"),

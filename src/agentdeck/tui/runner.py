@@ -46,8 +46,10 @@ class RunOptions:
 
     def __post_init__(self) -> None:
         spec = registry.get(self.system)  # an unknown system is an InputError
-        if self.temperature is not None and not 0 <= self.temperature <= 2:
-            raise InputError(f"temperature must be between 0 and 2, got {self.temperature}")
+        # The CLI's and the config file's limit (vLLM takes any temperature >= 0): an app that
+        # refused more would not start on a config.toml the CLI accepts.
+        if self.temperature is not None and self.temperature < 0:
+            raise InputError(f"temperature must be 0 or more, got {self.temperature:g}")
         if self.max_tokens is not None and self.max_tokens < 1:
             raise InputError(f"max tokens must be at least 1, got {self.max_tokens}")
         if self.concurrency is not None:
