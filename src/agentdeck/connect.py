@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .client.vllm import VLLMModel
 from .config.file import bare_message
 from .config.profiles import DEMO, SIM_MODEL, Profile
-from .errors import AgentDeckError, ConfigError, ModelNotFoundError, NotFoundError
+from .errors import AgentDeckError, ConfigError, ModelNotFoundError
 
 if TYPE_CHECKING:
     from .client.model import BaseModel
@@ -234,12 +234,12 @@ async def measure_latency(model: BaseModel) -> float:
     Raises:
         AgentDeckError: the server is unreachable or unhealthy.
     """
-    try:
-        return float(await model.health())
-    except NotFoundError:
-        started = time.perf_counter()
-        await model.list_models()
-        return time.perf_counter() - started
+    seconds = await model.health()
+    if seconds is not None:
+        return float(seconds)
+    started = time.perf_counter()
+    await model.list_models()
+    return time.perf_counter() - started
 
 
 async def poll_status(model: BaseModel | None) -> ServerStatus:

@@ -5,9 +5,12 @@ The events built from these live in ``agentdeck.events``.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
+
+from .errors import InputError
 
 __all__ = [
     "ChatMessage",
@@ -16,6 +19,7 @@ __all__ = [
     "GenerationParams",
     "StreamMetrics",
     "Usage",
+    "non_finite",
     "now",
 ]
 
@@ -43,6 +47,16 @@ class GenerationParams:
     frequency_penalty: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     """Passed through to the request body as-is (vLLM's top_k, min_p, ignore_eos, ...)."""
+
+    def __post_init__(self) -> None:
+        # JSON has no nan or inf: orjson would send null, the server's default, silently.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            found = non_finite(value, "" if f.name == "extra" else f.name)
+            if found is not None:
+                raise InputError(f"{found[0]} must be a finite number, got {found[1]!r}")
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> GenerationParams:
@@ -74,6 +88,24 @@ class GenerationParams:
         }
         body.update(self.extra)
         return body
+
+
+def non_finite(value: Any, key: str = "") -> tuple[str, float] | None:
+    """The first nan or infinity in ``value`` (a number, or a tree of dicts and lists) and
+    where it is (``key``, then ``.name`` or ``[index]`` below it); None when there is none."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (key, value)
+    if isinstance(value, dict):
+        items = ((f"{key}.{k}" if key else str(k), v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{key}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        found = non_finite(item, where)
+        if found is not None:
+            return found
+    return None
 
 
 # ---------------------------------------------------------------------------- results

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,6 +25,10 @@ def check_inputs(args: argparse.Namespace) -> None:
     put back in ``args`` as the system takes them. Folders come last: one is created only
     when everything else is right.
     """
+    for flag in ("temperature", "top_p"):  # argparse's float() reads nan and inf
+        value = getattr(args, flag, None)
+        if value is not None and not math.isfinite(value):
+            raise InputError(f"--{flag.replace('_', '-')} must be a finite number, got {value:g}")
     temperature = getattr(args, "temperature", None)
     if temperature is not None and temperature < 0:
         raise InputError(f"--temperature must be 0 or more, got {temperature:g}")

@@ -149,8 +149,9 @@ class BaseModel:
         """The models served, each a dict with ``id``: by default this one, when it has a name."""
         return [{"id": self.model_name}] if self.model_name else []
 
-    async def health(self) -> float:
-        """Seconds a health check took; raises a typed error when unhealthy (default: 0.0)."""
+    async def health(self) -> float | None:
+        """Seconds a health check took (default: 0.0); None when the server has no health
+        check of its own; raises a typed error when unhealthy."""
         return 0.0
 
     async def server_metrics(self) -> dict[str, float] | None:

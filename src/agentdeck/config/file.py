@@ -5,6 +5,7 @@ This module knows TOML and file safety; ``config`` knows what the settings mean.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from pathlib import Path
@@ -216,6 +217,8 @@ class Checker:
             raise self.fail(key, f"expected {_KINDS[kind]}, found {describe(value)}")
         if kind == "float":
             value = float(value)
+            if not math.isfinite(value):  # TOML reads nan and inf as floats; JSON has neither
+                raise self.fail(key, f"must be a finite number, found {value!r}")
         if minimum is not None and value < minimum:
             raise self.fail(key, f"must be at least {minimum:g}, found {value!r}")
         if maximum is not None and value > maximum:

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from ..errors import ConfigError, ProfileNotFoundError, register_secret
-from ..types import GenerationParams
+from ..types import GenerationParams, non_finite
 from .file import Checker, check_base_url
 from .profiles import DEMO, Profile, parse_profile
 
@@ -175,6 +175,11 @@ def params(table: dict[str, Any], check: Checker, flags: Mapping[str, Any],
             kind, limits = _PARAM_KINDS[key]
             known[key] = check.value(f"params.{key}", value, kind, **limits)
         else:
+            found = non_finite(value, key)
+            if found is not None:  # TOML reads nan and inf; a request's JSON cannot carry them
+                where = "" if found[0] == key else f" (at {found[0]})"
+                raise check.fail(f"params.{key}",
+                                 f"must be a finite number, found {found[1]!r}{where}")
             extra[key] = value
         source[f"params.{key}"] = "file"
     params = GenerationParams(**known, extra=extra)

@@ -7,6 +7,7 @@ systems; the params come from ``config.params``, as the CLI's do.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -48,6 +49,8 @@ class RunOptions:
         spec = registry.get(self.system)  # an unknown system is an InputError
         # The CLI's and the config file's limit (vLLM takes any temperature >= 0): an app that
         # refused more would not start on a config.toml the CLI accepts.
+        if self.temperature is not None and not math.isfinite(self.temperature):
+            raise InputError(f"temperature must be a finite number, got {self.temperature:g}")
         if self.temperature is not None and self.temperature < 0:
             raise InputError(f"temperature must be 0 or more, got {self.temperature:g}")
         if self.max_tokens is not None and self.max_tokens < 1:

@@ -6,6 +6,7 @@ changed in the app (source "ui", so ``save_settings`` writes them), where the ke
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from types import MappingProxyType
@@ -41,6 +42,8 @@ def _number(key: str, raw: str, kind: Callable[[str], Any], minimum: float) -> A
         value = kind(raw)
     except ValueError:
         raise ConfigError(f"{raw!r} is not a number", key=key) from None
+    if not math.isfinite(value):  # float() reads nan and inf; a request's JSON cannot carry them
+        raise ConfigError(f"must be a finite number, got {raw}", key=key)
     if value < minimum:
         raise ConfigError(f"must be at least {minimum}, got {raw}", key=key)
     return value
