@@ -24,6 +24,7 @@ __all__ = [
     "Event",
     "EventListener",
     "FirstToken",
+    "ParamsFitted",
     "Retrying",
     "RunEvent",
     "RunFinished",
@@ -249,6 +250,26 @@ class WorkerFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class ParamsFitted:
+    """A request's ``field`` (``max_tokens``) was lowered from ``asked`` to ``sent`` to fit the
+    model's ``window`` of tokens; reported once per run, at the first request it happened to."""
+
+    run_id: str
+    worker_id: str
+    field: str
+    asked: int
+    sent: int
+    window: int
+    t: float = field(default_factory=now)
+
+    @property
+    def note(self) -> str:
+        """One line for the CLI and the app."""
+        return (f"{self.field} {self.asked} lowered to {self.sent} to fit the "
+                f"{self.window}-token window")
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     """The run is over. ``status`` is ``done``, ``failed``, ``partial`` or ``cancelled``."""
 
@@ -270,6 +291,7 @@ RunEvent = Union[
     StepFinished,
     WorkerFinished,
     WorkerFailed,
+    ParamsFitted,
     RunFinished,
 ]
 Event = Union[RunEvent, StreamEvent]

@@ -1,19 +1,14 @@
 """Run state: the one vocabulary of worker and run states, folded once from run events.
 
-Every reader of a run folds its events with ``RunFold``: the recorder (``store/recorder.py``,
-to disk), the live view (``tui/live.py``) and the CLI's progress line (``cli/output.py``); a
-run read back from disk (``store/run_info.py``) speaks the same words. So the app, the CLI and
-the history cannot disagree about what a worker is doing.
+Every reader of a run folds its events with ``RunFold``: the recorder (``store/recorder.py``),
+the live view (``tui/live.py``), the CLI's progress line (``cli/output.py``); a run read back
+(``store/run_info.py``) speaks the same words, so the app, the CLI and the history agree.
 
 A reader subclasses ``RunFold``: it extends the per-worker record (``record``), the handlers
 (``_on_*``; worker and step handlers return what they changed) and the hooks (``_add``,
-``_ended``, ``_restarted``, ``_reopen``). It may replace the ``TextDelta`` path, which runs once
-per socket read and worker, with its own, as long as it keeps the one branch the state needs::
-
-    if w.state is not WorkerState.STREAMING:
-        self._streaming(w, event.t)
-
-Nothing here imports a front end, textual or rich.
+``_ended``, ``_restarted``, ``_reopen``). It may replace the ``TextDelta`` path (once per socket
+read and worker) with its own, keeping the one branch the state needs: ``if w.state is not
+WorkerState.STREAMING: self._streaming(w, event.t)``. No front end, textual or rich here.
 """
 
 from __future__ import annotations
@@ -24,6 +19,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from .events import (
     FirstToken,
+    ParamsFitted,
     Retrying,
     RunEvent,
     RunFinished,
@@ -90,8 +86,7 @@ INTERRUPTED_REASON = "the process ended before this worker finished"
 def read_state(word: object, streamed: bool = False) -> WorkerState | None:
     """A worker status as any manifest format wrote it; None for a word outside the vocabulary.
 
-    Format 1 wrote ``running`` for a sent request: ``streaming`` once text came (``streamed``),
-    else ``waiting``.
+    Format 1 wrote ``running`` for a sent request: ``streaming`` once text came, else ``waiting``.
     """
     if word == "running":
         return WorkerState.STREAMING if streamed else WorkerState.WAITING
@@ -178,6 +173,7 @@ class RunFold(Generic[R]):
         self.steps: dict[int, StepInfo] = {}
         self.counts: dict[WorkerState, int] = dict.fromkeys(WorkerState, 0)
         """Workers in each state, kept as states change (progress lines read it)."""
+        self.fitted: ParamsFitted | None = None  # max_tokens lowered to fit (once per run)
 
     @property
     def finished(self) -> bool:
@@ -379,6 +375,10 @@ class RunFold(Generic[R]):
         info.status = RunStatus.DONE
         return info
 
+    def _on_fitted(self, ev: ParamsFitted) -> ParamsFitted:
+        self.fitted = self.fitted or ev  # reported once per run: the first one stands
+        return ev
+
     def _on_run_finished(self, ev: RunFinished) -> None:
         self.result = ev.result
         self._finish(ev.status, ev.t)
@@ -394,6 +394,7 @@ _HANDLERS: dict[type, str] = {
     StepFinished: "_on_step_finished",
     WorkerFinished: "_on_finished",
     WorkerFailed: "_on_failed",
+    ParamsFitted: "_on_fitted",
     RunFinished: "_on_run_finished",
 }
 """Handlers by name, so a subclass's override is the one called."""

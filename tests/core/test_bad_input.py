@@ -150,20 +150,21 @@ def test_a_200_answer_that_is_not_an_event_stream_is_explained(capsys, content_t
     assert "not an OpenAI-compatible server?" in line and body in line
 
 
-def test_max_tokens_beyond_the_context_reports_the_servers_limit(capsys) -> None:
+def test_max_tokens_is_a_cap_and_a_prompt_beyond_the_window_fails_before_sending(capsys) -> None:
+    """Issue 11: a max_tokens beyond the window is lowered (said once); a prompt that leaves
+    no room for an answer fails before any request, saying by how much."""
     with ThreadedSim(max_model_len=512) as sim:
         url = sim.base_url
         code, out, err = run_cli(capsys, ["ask", "hi", "--base-url", url, "--model", "sim-model",
                                           "--max-tokens", "100000"])
-        assert code == 1 and out == ""
-        line = one_line(err)
-        assert "does not fit the model's context window" in line
-        assert "max_tokens=100000 cannot be greater than max_model_len=512" in line
+        assert code == 0 and out.strip()
+        assert "max_tokens 100000 lowered to" in err and "512-token window" in err
         code, _, err = run_cli(capsys, ["ask", "word " * 800, "--base-url", url,
                                         "--model", "sim-model", *FAST])
         assert code == 1
-        assert "maximum context length is 512 tokens" in one_line(err)
-        assert sim.stats.requests == 2  # a 400 is never retried
+        line = one_line(err)
+        assert "of the model's 512-token window" in line and "shorten the prompt by" in line
+        assert sim.stats.requests == 1  # the long prompt was never sent
 
 
 @pytest.mark.parametrize(

@@ -430,8 +430,11 @@ def test_a_netrc_file_neither_breaks_requests_nor_leaks_its_password(tmp_path, c
         monkeypatch.setenv("AGENTDECK_API_KEY", KEY)
         assert main(argv) == 0  # with a key: only the key
     assert capsys.readouterr().out == "ok\nok\n"
-    sent = [headers.get("Authorization") for _, _, headers in app.requests]
-    assert sent == [None, f"Bearer {KEY}"]
+    # Every request, the window look-up (GET /v1/models) included: no key, then only the key.
+    sent = {(method, headers.get("Authorization")) for method, _, headers in app.requests}
+    assert {auth for _, auth in sent} == {None, f"Bearer {KEY}"}
+    assert [h.get("Authorization") for m, _, h in app.requests if m == "POST"] == [
+        None, f"Bearer {KEY}"]
 
 
 def test_the_key_never_follows_a_redirect_to_another_server(capsys, monkeypatch) -> None:

@@ -206,12 +206,19 @@ async def test_a_failed_stream_with_no_text_does_not_look_still_running() -> Non
         assert view.render_line(0).text.rstrip() == "agent: failed, no text"
 
 
-async def test_max_tokens_beyond_the_context_fails_every_card_with_the_server_message() -> None:
+async def test_a_prompt_beyond_the_window_fails_every_card_and_max_tokens_is_only_a_cap() -> None:
+    """A prompt longer than the window fails each card with the context-length error (before
+    sending); a max_tokens beyond it is lowered to fit, and the run says so once."""
     app = make_app()
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
         await connected(pilot)
-        live = await send(pilot, "hello", "multi", num_calls=2, max_tokens=10**6)
+        window = app.connection.sim.config.max_model_len
+        live = await send(pilot, "hello " * (window + 100), "multi", num_calls=2)
         errors = [live.buffers[w].error for w in live.order]
         assert len(errors) == 2 and all("ContextLengthError" in e for e in errors), errors
         titles = [n.title for n in app._notifications]
         assert "2 workers failed" in titles
+        live = await send(pilot, "hello", "multi", num_calls=2, max_tokens=10**6)
+        assert live.status == "done"
+        notes = [n.message for n in app._notifications if "lowered" in n.message]
+        assert len(notes) == 1 and f"{window}-token window" in notes[0], notes

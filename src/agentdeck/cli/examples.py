@@ -38,7 +38,16 @@ LONG_TEXT_STAND_IN = (
     "tasks without needing multiple threads.\n"
 )
 SEED_MAX_TOKENS = {"basic": 300, "chain": 400, "multi": 35000}
-"""The original's per-example max_tokens (the multi one is capped to the model's window)."""
+"""The original's per-example max_tokens; each request lowers it to what the window leaves
+(``systems.fit``), so the seed's numbers run on a 1024-token model too."""
+PREVIEW = 200
+"""Characters of each answer the original script printed."""
+
+
+def preview(text: str) -> str:
+    """The start of an answer on one line, as the original printed it."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= PREVIEW else flat[:PREVIEW] + "..."
 
 
 def _ensure(path: Path, text: str, ctx: Ctx) -> None:
@@ -78,6 +87,7 @@ async def cmd_examples(ctx: Ctx) -> int:
             BASIC_PROMPT, **params, **tokens("basic"))
         path = _save(folder, "ex1_basic_agent_output.txt",
                      f"Prompt:\n{BASIC_PROMPT}\n\nResponse:\n{basic}")
+        ctx.out.line(f"BasicAgent response: {preview(basic)}")
         ctx.out.line(f"BasicAgent response saved to {path}")
 
         ctx.out.line(f"Running ContextAgent with prompt: '{CONTEXT_PROMPT}'")
@@ -85,6 +95,7 @@ async def cmd_examples(ctx: Ctx) -> int:
             CONTEXT_PROMPT, **params, **({"max_tokens": override} if override else {}))
         path = _save(folder, "ex2_context_agent_output.txt",
                      f"Context:\n{context}\n\nPrompt:\n{CONTEXT_PROMPT}\n\nResponse:\n{answer}")
+        ctx.out.line(f"ContextAgent response: {preview(answer)}")
         ctx.out.line(f"ContextAgent response saved to {path}")
 
         ctx.out.line(f"Running ChainOfAgents system with prompt: '{CHAIN_PROMPT}'")
@@ -94,13 +105,11 @@ async def cmd_examples(ctx: Ctx) -> int:
         path = _save(folder, "ex3_chain_system_output.txt",
                      f"Initial Prompt:\n{CHAIN_PROMPT}\n\nLong Text Input (preview):\n"
                      f"{long_text[:300]}...\n\nFinal Response:\n{final}")
+        ctx.out.line(f"ChainOfAgents response: {preview(final)}")
         ctx.out.line(f"ChainOfAgents response saved to {path}")
 
         multi_dir = folder / "ex4_multi_call_outputs"
         multi_tokens = tokens("multi")
-        window = await model.max_model_len()
-        if window and not override:
-            multi_tokens["max_tokens"] = min(multi_tokens["max_tokens"], max(window - 512, 16))
         ctx.out.line(f"Running MultiCallSystem for {args.calls} calls with prompt: "
                      f"'{MULTI_PROMPT}'")
         multi = MultiCallSystem("multi_haiku_01", model, **opts)

@@ -16,6 +16,7 @@ from dataclasses import asdict, is_dataclass
 from typing import Any, TextIO
 
 from ..events import (
+    ParamsFitted,
     Retrying,
     RunFinished,
     RunStarted,
@@ -187,6 +188,8 @@ class Progress(RunFold[WorkerRecord]):
         elif kind is Retrying:
             self._say(f"{event.worker_id} retrying ({event.attempt}/{event.max_attempts}): "
                       f"{event.reason}", force=True)
+        elif kind is ParamsFitted:  # sent once per run
+            self._say(event.note, force=True)
         elif kind is StepStarted and self.verbose_steps and not self.live:
             self._say(f"step {event.step}/{event.total or '?'}: {event.label}", force=True)
         elif kind is StepFinished and self.verbose_steps and not self.live:

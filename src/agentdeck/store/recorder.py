@@ -184,6 +184,10 @@ class RunRecorder(RunFold[RecordedWorker]):
             totals=totals(entries),
             updated_at=time.time(),
         )
+        if self.fitted is not None:
+            f = self.fitted
+            manifest["fitted"] = {"worker": f.worker_id, "field": f.field, "asked": f.asked,
+                                  "sent": f.sent, "window": f.window, "note": f.note}
         try:
             fsutil.atomic_write(self.dir / MANIFEST, dump_manifest(manifest), durable=durable)
         except OSError as exc:

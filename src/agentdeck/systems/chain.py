@@ -153,12 +153,11 @@ class ChainOfAgents(Orchestrator):
             raise InputError("the long text is empty")
         counter = TokenCounter(self.model)
         question = initial_prompt if self.query_aware else ""
-        unit_tokens = self.unit_tokens or kwargs.get("max_tokens")
         template = worker_prompt("", "", question, self.query_aware)
         self._preparing, self._cancel_pending = True, False
         try:  # measuring a long text takes requests too: cancel() must reach them
-            budget = await plan_budget(self.model, counter, template, question, unit_tokens,
-                                       self.chunk_size)
+            budget = await plan_budget(self.model, counter, template, question,
+                                       self.unit_tokens, self.chunk_size, kwargs.get("max_tokens"))
             chunker = Chunker(long_text, counter, self.chunk_overlap)
             spans = await chunker.split(budget.chunk)
         finally:

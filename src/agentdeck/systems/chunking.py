@@ -12,8 +12,9 @@ Budget of one worker call (all in tokens)::
 ``window`` is the model's context (``max_model_len``; ``DEFAULT_WINDOW`` when the server
 does not say), ``template`` the worker prompt with empty slots, ``unit_in`` room for the
 previous communication unit and ``unit_out`` the new one (both the worker's ``max_tokens``,
-which caps what the previous worker could write), ``margin`` covers chat-template tokens
-and counting error.
+which caps what the previous worker could write: ``unit_tokens``, else the caller's
+``max_tokens`` cut to a quarter of the room), ``margin`` covers chat-template tokens and
+counting error.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from ..client.model import BaseModel
 from ..errors import InputError
 from .declarations import MIN_CHUNK_TOKENS
+from .fit import fitter_for
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -107,6 +109,8 @@ class Budget:
     window_known: bool = True
     cap: int | None = None
     """A caller's ``chunk_size``, when smaller than what the window allows."""
+    lowered: int | None = None
+    """The caller's ``max_tokens`` when the unit had to be smaller to leave room for text."""
 
     @property
     def room(self) -> int:
@@ -122,8 +126,10 @@ class Budget:
         how = "server tokenizer" if self.exact else f"estimate {CHARS_PER_TOKEN:g} chars/token"
         window = f"{self.window}" + ("" if self.window_known else " (assumed)")
         cap = f", capped at {self.cap}" if self.cap and self.cap < self.room else ""
+        unit = f"{self.unit}" + (f" (max_tokens {self.lowered} lowered to leave room for text)"
+                                 if self.lowered else "")
         return (f"chunk {self.chunk} = window {window} - template {self.template} - question "
-                f"{self.question} - 2 x unit {self.unit} - margin {self.margin}{cap} [{how}]")
+                f"{self.question} - 2 x unit {unit} - margin {self.margin}{cap} [{how}]")
 
 
 async def plan_budget(
@@ -133,26 +139,33 @@ async def plan_budget(
     question: str,
     unit_tokens: int | None,
     cap: int | None = None,
+    max_tokens: int | None = None,
 ) -> Budget:
-    """Work out the chunk budget; ``unit_tokens`` None picks one from the window.
+    """Work out the chunk budget from the room the window leaves.
+
+    ``unit_tokens`` is taken as given; otherwise the unit is ``max_tokens`` (a cap, so at most
+    a quarter of the room: the text keeps at least half) or one picked from the window.
 
     Raises:
         InputError: the question and unit size leave no useful room for text.
     """
-    reported = await model.max_model_len()
+    reported = await fitter_for(model).window()
     window = reported or DEFAULT_WINDOW
-    unit = unit_tokens or max(128, min(2048, window // 8))
     template_tokens = await counter.count(template)
     question_tokens = await counter.count(question) if question else 0
     share, floor = EXACT_MARGIN if counter.exact else ESTIMATE_MARGIN
     margin = max(floor, int(window * share))
+    free = window - template_tokens - question_tokens - margin
+    unit = unit_tokens or max(1, min(max_tokens or max(128, min(2048, window // 8)), free // 4))
     budget = Budget(window, template_tokens, question_tokens, unit, margin,
-                    bool(counter.exact), reported is not None, cap)
+                    bool(counter.exact), reported is not None, cap,
+                    max_tokens if not unit_tokens and max_tokens and max_tokens > unit else None)
     if budget.chunk < MIN_CHUNK_TOKENS:
         raise InputError(
             f"no room for text in a {window}-token window: the prompt takes {template_tokens}, "
-            f"the question {question_tokens}, the summaries 2 x {unit} (max_tokens) and the "
-            f"margin {margin}; shorten the question or lower max_tokens"
+            f"the question {question_tokens}, the summaries 2 x {unit} (unit_tokens) and the "
+            f"margin {margin}, leaving {budget.room} for a chunk (at least {MIN_CHUNK_TOKENS} "
+            "needed); shorten the question or lower unit_tokens (it defaults to max_tokens)"
         )
     return budget
 

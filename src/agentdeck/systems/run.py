@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..client.model import BaseModel
-from ..errors import AgentDeckError, InputError, TruncatedStreamError
+from ..errors import AgentDeckError, ContextLengthError, InputError, TruncatedStreamError
 from ..events import (
     Delta,
     EventListener,
     FirstToken,
+    ParamsFitted,
     Retrying,
     RunEvent,
     RunFinished,
@@ -36,6 +37,7 @@ from ..events import (
     WorkerStarted,
 )
 from ..types import ChatMessage, StreamMetrics, Usage, now
+from .fit import fitter_for
 
 __all__ = ["Run", "Sink", "WorkerOutcome", "think_text"]
 
@@ -112,6 +114,9 @@ class Run:
         self.cancel_requested = False
         self.finished = False
         self.status = "running"
+        self.fitter = fitter_for(model)
+        self.fitted = False
+        """True once a lowered max_tokens was reported (once per run)."""
 
     # ------------------------------------------------------------------ events
 
@@ -214,45 +219,56 @@ class Run:
         add_content, add_reasoning = content.append, reasoning.append
         sink_write = sink.write if sink is not None else None
         try:
+            kwargs = await self._fit(worker_id, messages, kwargs)
             if self.semaphore is not None:
                 await self.semaphore.acquire()
             try:
                 t0 = clock()
                 emit(WorkerStarted(run_id, worker_id, t0))
                 first = True
-                async for event in self.model.stream(messages, **kwargs):
-                    if type(event) is Delta:
-                        text, thought = event.content, event.reasoning
-                        if event.index or not (text or thought):
-                            continue
-                        t = clock()
-                        if first:
-                            first = False
-                            emit(FirstToken(run_id, worker_id, t - t0, t))
-                        if text:
-                            add_content(text)
-                        if thought:
-                            add_reasoning(thought)
-                        if sink_write is not None:
-                            try:
-                                sink_write(text, thought)
-                            except OSError as exc:
-                                raise _write_error(sink, exc) from exc
-                        delta = TextDelta(run_id, worker_id, text, thought, t, event.tokens)
-                        if recorder is not None:
-                            recorder(delta)
-                        for listener in listeners:
-                            listener(delta)
+                retry = True  # a context-length 400 before any text is fitted once more
+                while True:
+                    try:
+                        async for event in self.model.stream(messages, **kwargs):
+                            if type(event) is Delta:
+                                text, thought = event.content, event.reasoning
+                                if event.index or not (text or thought):
+                                    continue
+                                t = clock()
+                                if first:
+                                    first = False
+                                    emit(FirstToken(run_id, worker_id, t - t0, t))
+                                if text:
+                                    add_content(text)
+                                if thought:
+                                    add_reasoning(thought)
+                                if sink_write is not None:
+                                    try:
+                                        sink_write(text, thought)
+                                    except OSError as exc:
+                                        raise _write_error(sink, exc) from exc
+                                delta = TextDelta(run_id, worker_id, text, thought, t, event.tokens)
+                                if recorder is not None:
+                                    recorder(delta)
+                                for listener in listeners:
+                                    listener(delta)
+                                continue
+                            kind = type(event)
+                            if kind is Retrying:
+                                emit(dataclasses.replace(event, run_id=run_id, worker_id=worker_id))
+                            elif kind is StreamFinished:
+                                finished = True
+                                completion = event.completion
+                                outcome.finish_reason = completion.finish_reason
+                                outcome.usage = completion.usage
+                                outcome.metrics = completion.metrics
+                    except ContextLengthError as error:
+                        if not (retry and first):
+                            raise
+                        retry = False
+                        kwargs = await self._refit(worker_id, messages, kwargs, error)
                         continue
-                    kind = type(event)
-                    if kind is Retrying:
-                        emit(dataclasses.replace(event, run_id=run_id, worker_id=worker_id))
-                    elif kind is StreamFinished:
-                        finished = True
-                        completion = event.completion
-                        outcome.finish_reason = completion.finish_reason
-                        outcome.usage = completion.usage
-                        outcome.metrics = completion.metrics
+                    break
             finally:
                 if self.semaphore is not None:
                     self.semaphore.release()
@@ -280,6 +296,36 @@ class Run:
                             outcome.metrics))
         return outcome
 
+    async def _fit(self, worker_id: str, messages: list[ChatMessage],
+                   kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Lower ``max_tokens`` to what the window leaves, before the request goes out."""
+        asked = _max_tokens(kwargs)
+        sent = await self.fitter.fit(messages, asked)
+        if sent != asked and sent is not None:
+            kwargs["max_tokens"] = sent
+            await self._report(worker_id, asked, sent)
+        return kwargs
+
+    async def _refit(self, worker_id: str, messages: list[ChatMessage], kwargs: dict[str, Any],
+                     error: ContextLengthError) -> dict[str, Any]:
+        """After a context-length 400: fit with the server's numbers, or raise ``error``."""
+        asked = _max_tokens(kwargs)
+        sent = await self.fitter.refit(error, messages, asked)
+        if sent is None:
+            raise error
+        self.emit(Retrying(1, 2, 0.0, f"context length exceeded: max_tokens lowered to {sent} "
+                           f"({error})", run_id=self.run_id, worker_id=worker_id))
+        if asked is not None:
+            await self._report(worker_id, asked, sent)
+        return {**kwargs, "max_tokens": sent}
+
+    async def _report(self, worker_id: str, asked: int | None, sent: int) -> None:
+        """``ParamsFitted`` for the run's first lowered request only."""
+        if not self.fitted and asked is not None:
+            self.fitted = True
+            window = await self.fitter.window() or 0
+            self.emit(ParamsFitted(self.run_id, worker_id, "max_tokens", asked, sent, window))
+
     @staticmethod
     def _end(outcome: WorkerOutcome, content: list[str], reasoning: list[str],
              sink: Sink | None) -> None:
@@ -290,6 +336,14 @@ class Run:
                 sink.close()
             except OSError:
                 pass  # the write error, if any, was already reported
+
+
+def _max_tokens(kwargs: dict[str, Any]) -> int | None:
+    """The request's ``max_tokens``: its own, else its ``params``' (kwargs win over params)."""
+    value = kwargs.get("max_tokens")
+    if value is None:
+        value = getattr(kwargs.get("params"), "max_tokens", None)
+    return value if isinstance(value, int) else None
 
 
 def _close(sink: Sink) -> None:

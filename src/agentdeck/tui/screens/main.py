@@ -15,7 +15,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from agentdeck.errors import AgentDeckError
-from agentdeck.events import RunEvent
+from agentdeck.events import ParamsFitted, RunEvent
 from agentdeck.events import WorkerFailed as WorkerFailedEvent
 from agentdeck.state import UNFINISHED, WorkerState
 from agentdeck.systems import registry
@@ -264,6 +264,8 @@ class MainScreen(Screen[None]):
         if type(event) is WorkerFailedEvent and not event.cancelled:
             self._failures.append(f"{event.worker_id}: {event.reason}")
             self._reported.add(id(event.error))
+        elif type(event) is ParamsFitted:  # sent once per run
+            self.notify(event.note, title="Fitted to the window", markup=False)
 
     # ------------------------------------------------------------------ worker actions
 
