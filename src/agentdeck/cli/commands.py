@@ -112,11 +112,12 @@ def _exit_code(ctx: Ctx, spec: SystemSpec, result: RunResult) -> int:
 
 
 def _print_aggregate(ctx: Ctx, agg: AggregateResult) -> None:
-    if agg.error:
-        ctx.out.note(f"{agg.mode}: {agg.error}")
+    if agg.error:  # the run's failure line says it, with the exit code
         return
-    if agg.vote is not None:
+    if agg.vote is not None:  # short lines; the full answers are in --json and run.json
         ctx.out.line(f"vote: {agg.vote.summary}")
+        for row in agg.vote.tally():
+            ctx.out.line(row)
     elif agg.mode == "select":
         ctx.out.line(f"select: {agg.chosen}")
         ctx.out.line(agg.answer)

@@ -21,6 +21,7 @@ __all__ = [
     "answer_key",
     "extract_answer",
     "majority_vote",
+    "one_line",
     "parse_selection",
     "select_prompt",
     "synthesize_prompt",
@@ -28,10 +29,17 @@ __all__ = [
 
 SHORT_ANSWER = 80
 """Answers longer than this (characters, after extraction) are too long to vote on."""
+TALLY_WIDTH = 60
+"""Characters of an answer shown in a vote's tally (the full answer is in ``--json``)."""
+TALLY_LINES = 10
+"""Distinct answers listed in a tally; the rest are counted."""
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 _BOXED = re.compile(r"\\boxed\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
 _FINAL = re.compile(r"\b(?:final answer|answer)\W{0,3}\s*(?:is\b|:|=)\s*:?(.+)", re.IGNORECASE)
+_NUMBER = re.compile(r"(?<![\w-])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w-])")
+"""A number standing alone: commas only as thousands separators (``1,234``; ``1,2,3`` is
+three numbers), never a piece of a date, an id or a word (``2024-05-01``, ``gpt-4``)."""
 _DECOR = re.compile(r"^[\s*_`\"'#>\-]+|[\s*_`\"'.!]+$")
 
 
@@ -39,8 +47,8 @@ def extract_answer(text: str) -> str:
     """The final answer stated in ``text``, as written.
 
     Looks, in order, for the last ``\\boxed{...}``, the last line saying "answer: ..." or
-    "the answer is ...", and otherwise the last non-empty line. Reasoning in ``<think>``
-    tags is ignored.
+    "the answer is ...", and otherwise the last number standing alone on the last line with
+    text, or that line. Reasoning in ``<think>`` tags is ignored.
     """
     text = _THINK.sub("", text).strip()
     boxed = _BOXED.findall(text)
@@ -51,7 +59,9 @@ def extract_answer(text: str) -> str:
         found = _FINAL.search(line)
         if found and _clean(found.group(1)):
             return _clean(found.group(1))
-    return _clean(lines[-1]) if lines else ""
+    last = next((line for line in reversed(lines) if _clean(line)), "")
+    numbers = _NUMBER.findall(last)
+    return numbers[-1].replace(",", "") if numbers else _clean(last)
 
 
 def _clean(answer: str) -> str:
@@ -60,7 +70,7 @@ def _clean(answer: str) -> str:
 
 def answer_key(answer: str) -> str:
     """Normalised form used for counting: case, spacing and trailing punctuation ignored."""
-    return " ".join(answer.lower().split()).rstrip(".")
+    return " ".join(answer.casefold().split()).rstrip(".")
 
 
 @dataclass(frozen=True)
@@ -68,17 +78,36 @@ class Vote:
     """A majority vote over extracted answers."""
 
     winner: str
-    """The most common answer (ties go to the one seen first)."""
+    """The most common answer (ties go to the one seen first); see ``majority``."""
     counts: dict[str, int]
-    """Answer -> how many gave it, most common first."""
+    """Answer -> how many gave it, most common first (full answers: ``--json``, run.json)."""
     voters: int
 
     @property
+    def majority(self) -> bool:
+        """True when the top answer has more than one vote and no other has as many."""
+        top = list(self.counts.values())[:2]
+        return bool(top) and top[0] > 1 and (len(top) == 1 or top[0] > top[1])
+
+    @property
     def summary(self) -> str:
-        """One line, e.g. ``42 (5 of 8; 17: 2, 41: 1)``."""
-        others = [f"{a}: {n}" for a, n in self.counts.items() if a != self.winner]
-        tail = f"; {', '.join(others)}" if others else ""
-        return f"{self.winner} ({self.counts.get(self.winner, 0)} of {self.voters}{tail})"
+        """One short line: ``42 (5 of 8)`` or ``no majority (8 answers, 8 different)``."""
+        if not self.majority:
+            return f"no majority ({self.voters} answers, {len(self.counts)} different)"
+        return f"{one_line(self.winner)} ({self.counts[self.winner]} of {self.voters})"
+
+    def tally(self, limit: int = TALLY_LINES) -> list[str]:
+        """``count  answer`` lines, most common first, each answer cut to one line."""
+        rows = [f"{n:>4}  {one_line(a)}" for a, n in list(self.counts.items())[:limit]]
+        if len(self.counts) > limit:
+            rows.append(f"      ... {len(self.counts) - limit} more answers (--json has all)")
+        return rows
+
+
+def one_line(text: str, width: int = TALLY_WIDTH) -> str:
+    """``text`` on one line of at most ``width`` characters (an ellipsis marks a cut)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[:width - 1] + "…"
 
 
 def majority_vote(texts: list[str]) -> Vote | None:
@@ -90,7 +119,8 @@ def majority_vote(texts: list[str]) -> Vote | None:
     for answer in answers:
         display.setdefault(answer_key(answer), answer)
     counts = Counter(answer_key(a) for a in answers)
-    order = sorted(counts, key=lambda k: (-counts[k], list(display).index(k)))
+    first = {k: i for i, k in enumerate(display)}
+    order = sorted(counts, key=lambda k: (-counts[k], first[k]))
     return Vote(display[order[0]], {display[k]: counts[k] for k in order}, len(answers))
 
 

@@ -2,7 +2,8 @@
 
 Round 0: every seat answers the question independently (in parallel). Rounds 1..R: every
 seat's own conversation grows by the other seats' latest answers and a request to revise,
-and it answers again. Each seat keeps its whole conversation, as in the paper. The result
+and it answers again. Each seat keeps its whole conversation, as in the paper; when the
+server reports a small window, the answers in it are shortened to fit (``quotes``). The result
 holds the final answers and, when they are short, their majority vote.
 
 Worker ids: ``seat1-r0`` (seat 1, independent answer), ``seat1-r1`` (its first revision)
@@ -23,6 +24,7 @@ from ..types import ChatMessage
 from .aggregate import AggregateResult, Vote, all_short, majority_vote
 from .base import Orchestrator, Run, WorkerOutcome, json_params, split_options
 from .declarations import DEBATE_AGENTS, DEBATE_ROUNDS
+from .quotes import QuoteFitter
 from .request import RunRequest, RunResult, WorkerResult
 
 __all__ = ["Debate", "DebateResult", "revise_prompt"]
@@ -57,7 +59,7 @@ class DebateResult:
     @property
     def answer(self) -> str:
         """The majority answer, or seat 1's final answer when there is no vote."""
-        if self.vote is not None:
+        if self.vote is not None and self.vote.majority:
             return self.vote.winner
         return next((a for a in self.answers if a), "")
 
@@ -135,7 +137,8 @@ class Debate(Orchestrator):
         return RunResult(
             run_id, run.status if run is not None else "done", result.answer,
             workers={w: WorkerResult(o, self.worker_file(w)) for w, o in result.outcomes.items()},
-            aggregate=AggregateResult("vote", vote.winner, vote=vote) if vote else None,
+            aggregate=(AggregateResult("vote", vote.winner if vote.majority else "", vote=vote)
+                       if vote else None),
             report={"run_id": run_id, "answers": result.answers, "history": result.history,
                     "vote": vote, "failed": failed},
             brief={"answers": result.answers, "vote": vote},
@@ -146,8 +149,8 @@ class Debate(Orchestrator):
     async def _debate(self, run: Run, prompt: str, kwargs: dict[str, Any]
                       ) -> tuple[str, DebateResult]:
         seats = range(1, self.agents + 1)
-        talks: dict[int, list[ChatMessage]] = {s: [{"role": "user", "content": prompt}]
-                                               for s in seats}
+        talks: dict[int, list[_Turn]] = {s: [("user", prompt)] for s in seats}
+        fitter = QuoteFitter(self.model)
         latest: dict[int, str] = {}
         alive = set(seats)
         result = DebateResult(answers=[""] * self.agents)
@@ -161,15 +164,15 @@ class Debate(Orchestrator):
             if r > 0:
                 for s in order:
                     others = [(o, latest[o]) for o in seats if o != s and o in latest]
-                    talks[s].append({"role": "user", "content": revise_prompt(others)})
-            tasks = [run.spawn(_wid(s, r), list(talks[s]), kwargs, label=f"seat {s} round {r}",
-                               step=r + 1) for s in order]
+                    talks[s].append(("revise", others))
+            tasks = [run.spawn(_wid(s, r), await _messages(fitter, talks[s], kwargs), kwargs,
+                               label=f"seat {s} round {r}", step=r + 1) for s in order]
             answers = [""] * self.agents
             for s, outcome in zip(order, await run.gather(tasks)):
                 result.outcomes[outcome.worker_id] = outcome
                 if outcome.ok:
                     latest[s] = answers[s - 1] = outcome.content
-                    talks[s].append({"role": "assistant", "content": outcome.content})
+                    talks[s].append(("assistant", outcome.content))
                 else:  # the seat sits out the rest; its last answer still counts
                     alive.discard(s)
                     result.failed.append(outcome.worker_id)
@@ -184,6 +187,34 @@ class Debate(Orchestrator):
         if not finals:
             return "failed", result
         return ("partial" if result.failed else "done"), result
+
+
+_Turn = tuple[str, Any]
+"""A seat's conversation, kept whole: ``("user", question)``, ``("assistant", answer)`` or
+``("revise", [(seat, answer), ...])``; fitted to the window each time it is sent."""
+
+
+async def _messages(fitter: QuoteFitter, talk: list[_Turn], kwargs: dict[str, Any]
+                    ) -> list[ChatMessage]:
+    """The seat's messages, its earlier answers and the quoted ones fairly shortened to fit."""
+    quotes = [text for kind, text in talk if kind == "assistant"]
+    quotes += [answer for kind, others in talk if kind == "revise" for _, answer in others]
+    empty = "\n".join(_render(talk, iter(lambda: "", None)))
+    rendered = _render(talk, iter(await fitter.fit(empty, quotes, kwargs)))
+    return [{"role": "assistant" if kind == "assistant" else "user", "content": text}
+            for (kind, _), text in zip(talk, rendered)]
+
+
+def _render(talk: list[_Turn], quotes: Any) -> list[str]:
+    """Each turn's text, the quotes taken in order: the seat's own answers, then the others'."""
+    own = [next(quotes) if kind == "assistant" else None for kind, _ in talk]
+    out = []
+    for (kind, value), mine in zip(talk, own):
+        if kind == "revise":
+            out.append(revise_prompt([(seat, next(quotes)) for seat, _ in value]))
+        else:
+            out.append(mine if kind == "assistant" else value)
+    return out
 
 
 def _wid(seat: int, round_: int) -> str:

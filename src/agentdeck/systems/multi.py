@@ -37,6 +37,7 @@ from .declarations import (
 )
 from .inputs import CONCURRENCY
 from .output_files import FileSink, prepare_output_dir
+from .quotes import QuoteFitter
 from .request import RunRequest, RunResult, WorkerResult
 
 __all__ = ["MultiCallSystem", "MultiResult", "task_id", "worker_id"]
@@ -154,7 +155,7 @@ class MultiCallSystem(Orchestrator):
                     "aggregate": agg},
             brief={"results": result.files, "aggregate": agg},
             lines=tuple(f"{tid}: {value}" for tid, value in result.files.items()),
-            failure=f"{len(failed)} of {len(result.files)} calls failed" if failed else "",
+            failure=_failure(result),
         )
 
     async def _run_calls(self, prompt: str, num_calls: int, output_dir: str | None,
@@ -262,9 +263,11 @@ class MultiCallSystem(Orchestrator):
         elif mode == "vote":
             agg = _vote(done)
         else:
+            make = select_prompt if mode == "select" else synthesize_prompt
             texts = [text for _, text in done]
-            ask = select_prompt(prompt, texts) if mode == "select" else synthesize_prompt(
-                prompt, texts)
+            texts = await QuoteFitter(self.model).fit(make(prompt, [""] * len(texts)), texts,
+                                                      kwargs)
+            ask = make(prompt, texts)
             out = await run.run_one(AGGREGATE_WORKER, [{"role": "user", "content": ask}],
                                     kwargs, label=mode, step=step)
             if not out.ok:
@@ -276,7 +279,9 @@ class MultiCallSystem(Orchestrator):
                 agg = (AggregateResult(mode, done[number - 1][1], chosen=done[number - 1][0])
                        if number else AggregateResult(mode, "", error="the reply named no response"))
         agg = AggregateResult(agg.mode, agg.answer, agg.chosen, agg.vote, agg.error, inputs)
-        run.emit(StepFinished(run.run_id, step, agg.answer, AGGREGATE_WORKER))
+        if agg.error is None:  # a failed aggregate leaves its step unfinished, as a chain does
+            shown = agg.answer or (agg.vote.summary if agg.vote else "")
+            run.emit(StepFinished(run.run_id, step, shown, AGGREGATE_WORKER))
         return agg
 
 
@@ -284,6 +289,8 @@ def _vote(done: list[tuple[str, str]]) -> AggregateResult:
     vote = majority_vote([text for _, text in done])
     if vote is None:
         return AggregateResult("vote", "", error="no answer could be extracted")
+    if not vote.majority:
+        return AggregateResult("vote", "", vote=vote)
     winner = answer_key(vote.winner)
     chosen = next((t for t, text in done if answer_key(extract_answer(text)) == winner), None)
     return AggregateResult("vote", vote.winner, chosen=chosen, vote=vote)
@@ -293,9 +300,20 @@ def _status(result: MultiResult, run: Run) -> str:
     if run.cancel_requested:
         return "cancelled"
     failed = len(result.failed)
-    if not failed:
-        return "done"
-    return "failed" if failed == len(result.outcomes) else "partial"
+    if failed == len(result.outcomes):
+        return "failed"
+    agg = result.aggregate
+    # A requested answer that is missing fails the run's result, though the calls' stand.
+    return "partial" if failed or (agg is not None and agg.error) else "done"
+
+
+def _failure(result: MultiResult) -> str:
+    """One line on what failed: calls, then the aggregate ('' when nothing did)."""
+    failed, agg = result.failed, result.aggregate
+    parts = [f"{len(failed)} of {len(result.files)} calls failed"] if failed else []
+    if agg is not None and agg.error:
+        parts.append(f"{agg.mode} failed: {agg.error}")
+    return "; ".join(parts)
 
 
 def _error_text(outcome: WorkerOutcome, path: str) -> str:
