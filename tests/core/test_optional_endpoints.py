@@ -190,3 +190,16 @@ async def test_a_chain_with_an_html_tokenize_runs_on_the_character_estimate() ->
     assert answer
     assert not chain.last_result.budget.exact
     assert len(chain.last_result.chunks) > 1
+
+
+async def test_no_tokens_for_some_text_is_an_odd_answer_not_a_count_of_zero() -> None:
+    """Review finding: llama.cpp's /tokenize (it wants "content") answers {"tokens": []}, which
+    was taken as an exact 0 tokens, so every text counted as empty."""
+
+    async def handler(request: Request, conn: Conn) -> None:
+        await conn.respond(200, {"tokens": []} if request.path == "/tokenize" else MODELS_OK)
+
+    async with ScriptServer(handler) as srv:
+        async with VLLMModel(MODEL, srv.url) as model:
+            assert await model.tokenize("hello") is None
+            assert await model.tokenize("") == []

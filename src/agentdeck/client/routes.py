@@ -263,7 +263,10 @@ class ServerInfoMixin:
         """Token ids of ``text`` (vLLM's ``POST /tokenize``); None on servers without it."""
         return await self._optional(
             "/tokenize", "POST", self.root_url + "/tokenize",
-            {"model": self.model_name, "prompt": text}, _token_list,
+            {"model": self.model_name, "prompt": text},
+            # No tokens for some text is an odd answer (llama.cpp's /tokenize wants "content"
+            # and answers an empty list), never an exact count of 0.
+            lambda content: _token_list(content) or (None if text else []),
         )  # fmt: skip
 
     async def detokenize(self, tokens: list[int]) -> str | None:
