@@ -217,7 +217,8 @@ async def test_a_prompt_beyond_the_window_fails_every_card_and_max_tokens_is_onl
         errors = [live.buffers[w].error for w in live.order]
         assert len(errors) == 2 and all("ContextLengthError" in e for e in errors), errors
         titles = [n.title for n in app._notifications]
-        assert "2 workers failed" in titles
+        # Failures within one frame share a notice; on a busy machine they may come apart.
+        assert "2 workers failed" in titles or titles.count("A worker failed") == 2, titles
         live = await send(pilot, "hello", "multi", num_calls=2, max_tokens=10**6)
         assert live.status == "done"
         notes = [n.message for n in app._notifications if "lowered" in n.message]
