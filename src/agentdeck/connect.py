@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .client.vllm import VLLMModel
 from .config.file import bare_message
 from .config.profiles import DEMO, SIM_MODEL, Profile
 from .errors import AgentDeckError, ConfigError, ModelNotFoundError
 
 if TYPE_CHECKING:
     from .client.model import BaseModel
+    from .client.vllm import VLLMModel
     from .config.settings import Settings
     from .sim import SimConfig, SimServer
 
@@ -61,11 +61,14 @@ def model_for(profile: Profile, *, base_url: str | None = None, name: str | None
     Args:
         profile: the endpoint profile.
         base_url: another URL than the profile's (the in-process simulator's).
-        name: the model name; default the profile's, else a placeholder until one is picked.
+        name: the model name; default the profile's, else "(first served)", which ``open``
+            replaces with the first model the server lists.
     Raises:
         ConfigError: the base URL or the CA bundle cannot be used (the bundle's error names
             the profile).
     """
+    from .client.vllm import VLLMModel  # aiohttp loads here, not when the app starts
+
     timeouts = profile.timeouts
     verify = profile.ssl_verify()
     try:

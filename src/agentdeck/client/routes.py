@@ -33,6 +33,7 @@ from .http_errors import (
     TRANSPORT_ERRORS,
     error_from_status,
     error_from_transport,
+    snippet,
 )
 
 __all__ = ["GAUGES", "ServerInfoMixin", "parse_prometheus_gauges"]
@@ -303,6 +304,5 @@ def _prompt(content: bytes) -> str | None:
 
 def _snippet(content: bytes) -> str:
     """A short, inert quote of an answer for the log (never a body dump)."""
-    text = neutralize(redact(content[:80].decode("utf-8", "replace")))
-    text = " ".join(text.split())
-    return f"{text[:60]!r}" if text else "an empty body"
+    text = snippet(neutralize(redact(content[:80].decode("utf-8", "replace"))), 60)
+    return repr(text) if text else "an empty body"

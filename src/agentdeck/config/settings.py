@@ -103,12 +103,9 @@ class Settings:
     """Where each value came from: key -> "flag", "env NAME", "file" or "default"."""
     warnings: tuple[str, ...] = ()
     """One-line notices to show the user (TLS off, unknown keys, loose file mode, ...)."""
-
-    @property
-    def record(self) -> bool:
-        """The file's ``record``, as library calls read it (``records_library_runs``): whether
-        agents and systems called from Python keep their runs without ``store=``."""
-        return records_library_runs(self.path)
+    record: bool = False
+    """The file's ``record``: whether agents and systems called from Python keep their runs
+    without ``store=`` (library calls read it with ``records_library_runs``)."""
 
     def explain(self) -> list[str]:
         """Lines like ``base_url = http://... (env VLLM_API_URL)`` for ``--verbose`` output."""
@@ -164,14 +161,14 @@ def load_settings(
         warnings.append(profile.tls_warning())
     params = precedence.params(tables.get("params", {}), check, flags, env, source)
     concurrency = precedence.concurrency(doc, check, flags, env, source)
+    record = _record(doc, check)  # a wrong value: refused here, skipped by library calls
     if "record" in doc:
-        _record(doc, check)  # a CLI or app run refuses a wrong value; a library call skips it
         source["record"] = "file"
     ui = parse_ui(tables.get("ui", {}), check)
 
     return Settings(
         profile=profile, profiles=MappingProxyType(all_profiles), params=params,
-        concurrency=concurrency, ui=ui,
+        concurrency=concurrency, ui=ui, record=record,
         default_profile=default_profile, path=cfg,
         source=MappingProxyType(source), warnings=tuple(warnings),
     )

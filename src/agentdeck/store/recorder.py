@@ -219,6 +219,8 @@ class RunRecorder(RunFold[RecordedWorker]):
         return worker
 
     def _streaming(self, w: RecordedWorker, t: float) -> None:
+        if w.state.finished:  # late text: the fold ignores it, the manifest need not change
+            return
         super()._streaming(w, t)
         w.cached = None
         self._dirty = True

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..client.model import BaseModel
-from ..config.settings import records_library_runs
 from ..errors import InputError
 from ..events import EventListener, RunStarted
 from ..store.runs import RunStore, new_run_id
@@ -159,7 +158,9 @@ class Orchestrator:
         choice = self._store
         if not choice.resolved:
             value = choice.value
-            if value is None:
+            if value is None:  # the config file is read only when nobody said
+                from ..config.settings import records_library_runs
+
                 value = records_library_runs()
             if value is True:
                 value = RunStore()

@@ -28,6 +28,8 @@ FLOOR = 16
 """Fewest output tokens worth a request: a prompt that leaves less fails before sending."""
 PER_MESSAGE, PER_REQUEST = 8, 16
 """Chat-template tokens allowed around each message and around the whole prompt."""
+COUNTS_KEPT = 16
+"""Prompt counts a fitter remembers (a run's prompts repeat: multi's calls, chain's retries)."""
 BYTES_PER_TOKEN = 3.0
 """Estimate when the server cannot tokenize: pessimistic for English, about right for CJK."""
 
@@ -82,6 +84,7 @@ class Fitter:
         self.known = False
         self._window: int | None = None
         self._lock = asyncio.Lock()
+        self._counted: dict[str, tuple[int, bool]] = {}
         self.exact: bool | None = None
         """True once the server tokenized; False when it cannot (the estimate is used)."""
 
@@ -101,8 +104,21 @@ class Fitter:
         return self._window
 
     async def prompt_tokens(self, messages: list[ChatMessage]) -> tuple[int, bool]:
-        """The prompt's tokens (the server's count when it tokenizes) and whether exact."""
+        """The prompt's tokens (the server's count when it tokenizes) and whether exact.
+
+        The last few counts are kept: multi's N calls send one prompt N times.
+        """
         texts = _contents(messages)
+        key = "\x00".join(texts)
+        counted = self._counted.get(key)
+        if counted is None:
+            counted = await self._count(texts)
+            if len(self._counted) >= COUNTS_KEPT:
+                self._counted.clear()
+            self._counted[key] = counted
+        return counted
+
+    async def _count(self, texts: list[str]) -> tuple[int, bool]:
         if self.exact is not False:
             try:
                 ids = await self.model.tokenize("\n".join(texts))

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..client.model import BaseModel
-from ..errors import AgentDeckError, ContextLengthError, InputError, TruncatedStreamError
+from ..errors import (
+    AgentDeckError,
+    ContextLengthError,
+    InputError,
+    TruncatedStreamError,
+)
 from ..events import (
     Delta,
     EventListener,
@@ -302,7 +307,9 @@ class Run:
         asked = _max_tokens(kwargs)
         sent = await self.fitter.fit(messages, asked)
         if sent != asked and sent is not None:
-            kwargs["max_tokens"] = sent
+            # A new dict: a system may hand the same kwargs to every worker (debate's seats),
+            # and one long prompt's lowering must not cap the others.
+            kwargs = {**kwargs, "max_tokens": sent}
             await self._report(worker_id, asked, sent)
         return kwargs
 

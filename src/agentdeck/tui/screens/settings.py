@@ -213,7 +213,7 @@ class SettingsScreen(Screen[None]):
     @work(exclusive=True, group="settings-test")
     async def test_connection(self, load_only: bool) -> None:
         """Health, latency and the served models of the profile in the form."""
-        from agentdeck.connect import Connection
+        from agentdeck.connect import connect
 
         result = self.query_one("#test_result", Static)
         try:
@@ -228,8 +228,8 @@ class SettingsScreen(Screen[None]):
                 latency, names = await _probe(running)
             else:  # as a run would connect: the profile's timeouts, retries, TLS and key
                 settings = replace(self.app.settings, profile=profile)
-                async with Connection(settings) as conn:
-                    latency, names = await _probe(await conn.open())
+                async with connect(settings) as conn:
+                    latency, names = await _probe(conn.model)
         except AgentDeckError as exc:
             result.update(f"✕ {exc.kind}: {exc}")
             return

@@ -167,11 +167,6 @@ class WorkerGrid(ScrollView, can_focus=True):
         return self._live
 
     @property
-    def columns(self) -> int:
-        """Cards per row at the current width."""
-        return self._layout.cols
-
-    @property
     def focused_worker(self) -> str | None:
         if 0 <= self.focused_index < len(self._cards):
             return self._cards[self.focused_index].worker_id
