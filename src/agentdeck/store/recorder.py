@@ -76,6 +76,8 @@ class RunRecorder(RunFold[RecordedWorker]):
         self.system = manifest.get("system") or ""
         self.manifest = manifest
         """The manifest as last written (read it, do not change it)."""
+        self.summary: Any = None
+        """The run's ``RunSummary`` (set by the run), written into the manifest as ``summary``."""
         self.write_error: OSError | None = None
         """The last disk error, if writing failed (text stays pending and is retried)."""
         self._stems: set[str] = set()
@@ -184,6 +186,8 @@ class RunRecorder(RunFold[RecordedWorker]):
             totals=totals(entries),
             updated_at=time.time(),
         )
+        if self.summary is not None:
+            manifest["summary"] = self.summary.snapshot()
         if self.fitted is not None:
             f = self.fitted
             manifest["fitted"] = {"worker": f.worker_id, "field": f.field, "asked": f.asked,

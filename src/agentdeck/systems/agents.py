@@ -115,6 +115,7 @@ class BaseAgent(Orchestrator, abc.ABC):
                     "reasoning": outcome.reasoning, "finish_reason": outcome.finish_reason,
                     "usage": outcome.usage, "metrics": outcome.metrics},
             brief={"text": text},
+            summary=self.summary_document(),
         )
 
     @abc.abstractmethod

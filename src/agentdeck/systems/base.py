@@ -17,6 +17,7 @@ from ..client.model import BaseModel
 from ..errors import InputError
 from ..events import EventListener, RunStarted
 from ..store.runs import RunStore, new_run_id
+from ..store.summary import RunSummary
 from ..types import GenerationParams
 from .inputs import CONCURRENCY
 from .run import Run, Sink, WorkerOutcome, think_text
@@ -116,6 +117,15 @@ class Orchestrator:
         """Folder of the latest run in the run store, or None when not recorded."""
         run = self._last_run
         return getattr(run.recorder, "dir", None) if run and run.recorder else None
+
+    @property
+    def summary(self) -> RunSummary | None:
+        """The latest run's live summary (``snapshot()`` gives its figures), None before one."""
+        return self._last_run.summary if self._last_run else None
+
+    def summary_document(self) -> dict[str, Any]:
+        """The latest run's summary figures for a ``RunResult`` ({} before any run)."""
+        return self._last_run.summary.snapshot() if self._last_run else {}
 
     def worker_file(self, worker_id: str) -> str | None:
         """The run store's file of a worker of the latest run, or None when not recorded."""

@@ -197,6 +197,7 @@ class ChainOfAgents(Orchestrator):
                     "chunks": len(result.chunks),
                     "budget": result.budget.describe() if result.budget else None},
             brief={"answer": answer},
+            summary=self.summary_document(),
         )
 
     async def _chain(self, s: _ChainState) -> tuple[str, ChainResult]:

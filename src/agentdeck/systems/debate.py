@@ -144,6 +144,7 @@ class Debate(Orchestrator):
             brief={"answers": result.answers, "vote": vote},
             lines=tuple(lines),
             failure=f"{len(failed)} debate call(s) failed: {', '.join(failed)}" if failed else "",
+            summary=self.summary_document(),
         )
 
     async def _debate(self, run: Run, prompt: str, kwargs: dict[str, Any]

@@ -156,6 +156,7 @@ class MultiCallSystem(Orchestrator):
             brief={"results": result.files, "aggregate": agg},
             lines=tuple(f"{tid}: {value}" for tid, value in result.files.items()),
             failure=_failure(result),
+            summary=self.summary_document(),
         )
 
     async def _run_calls(self, prompt: str, num_calls: int, output_dir: str | None,

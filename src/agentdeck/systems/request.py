@@ -73,6 +73,8 @@ class RunResult:
     """A plain-text account for a reader who did not watch the answer stream."""
     failure: str = ""
     """One line on what failed ('' when nothing did)."""
+    summary: dict[str, Any] = field(default_factory=dict)
+    """The run's figures (``store.summary.RunSummary.snapshot()``); {} when none were kept."""
 
     @property
     def failed(self) -> list[str]:

@@ -42,6 +42,7 @@ from ..events import (
     WorkerStarted,
 )
 from ..types import ChatMessage, StreamMetrics, Usage, now
+from ..store.summary import RunSummary
 from .fit import fitter_for
 
 __all__ = ["Run", "Sink", "WorkerOutcome", "think_text"]
@@ -110,8 +111,12 @@ class Run:
     ) -> None:
         self.model = model
         self.run_id = run_id
+        self.summary = RunSummary()
+        """The run's figures, folded from its events before anyone else sees them."""
         self.listeners = listeners
         self.recorder = recorder
+        if recorder is not None:
+            recorder.summary = self.summary
         self.concurrency = concurrency
         self.semaphore = asyncio.Semaphore(concurrency) if concurrency else None
         self.tasks: dict[str, asyncio.Task[WorkerOutcome]] = {}
@@ -126,7 +131,8 @@ class Run:
     # ------------------------------------------------------------------ events
 
     def emit(self, event: RunEvent) -> None:
-        """Hand ``event`` to the recorder first (disk is the truth), then every listener."""
+        """Hand ``event`` to the summary, the recorder (disk is the truth), then the listeners."""
+        self.summary(event)
         if self.recorder is not None:
             self.recorder(event)
         for listener in self.listeners:
@@ -219,8 +225,8 @@ class Run:
         outcome = WorkerOutcome(worker_id)
         finished = False
         # Per-token path: everything it needs bound to locals once, the fan-out of emit()
-        # inlined (same order: the recorder first, then the listeners, in the run's list).
-        recorder, listeners, clock = self.recorder, self.listeners, now
+        # inlined (same order: the summary, the recorder, then the listeners, in the run's list).
+        summary, recorder, listeners, clock = self.summary, self.recorder, self.listeners, now
         add_content, add_reasoning = content.append, reasoning.append
         sink_write = sink.write if sink is not None else None
         try:
@@ -253,6 +259,7 @@ class Run:
                                     except OSError as exc:
                                         raise _write_error(sink, exc) from exc
                                 delta = TextDelta(run_id, worker_id, text, thought, t, event.tokens)
+                                summary(delta)
                                 if recorder is not None:
                                     recorder(delta)
                                 for listener in listeners:
