@@ -5,15 +5,17 @@ requests that finished (``done``); TTFT, TPOT and E2E come from each finished st
 ``StreamMetrics``; ITL is pooled over every gap between successive text-bearing chunks of every
 finished stream; throughput divides the finished requests' tokens by the run's wall time.
 
-Memory stays bounded: TTFT, TPOT and E2E keep one number per request (as vllm does), while the
-pooled ITL (10 million gaps for 1000 streams of 10k tokens) goes into a DDSketch whose quantiles
-are within ``ITL_RELATIVE_ERROR`` of the exact ones; its mean is exact. A chunk batch read in
+Memory stays bounded: TTFT, TPOT and E2E keep one number per request (as vllm does). The pooled
+ITL is kept exactly up to ``EXACT_GAPS`` gaps (percentiles then equal vllm's); past that (10
+million gaps for 1000 streams of 10k tokens) it goes into a DDSketch whose quantiles are within
+``ITL_RELATIVE_ERROR`` of the exact order statistic; its mean stays exact. A chunk batch read in
 one socket read counts as one gap and ``n - 1`` zero gaps, which is what vllm's client measures
 for chunks that arrive together.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,6 +39,8 @@ __all__ = ["ITL_RELATIVE_ERROR", "PERCENTILES", "RunSummary", "latency_stats"]
 
 ITL_RELATIVE_ERROR = 0.01
 """Pooled ITL quantiles are within 1% (relative) of the exact value."""
+EXACT_GAPS = 65536
+"""Pooled ITL gaps kept exactly (512 KiB) before the run switches to the sketch."""
 PERCENTILES = (50, 90, 99)
 SERIES_SECONDS = 3600
 """Seconds of the tokens-per-second series kept (the last hour)."""
@@ -84,6 +88,8 @@ class RunSummary:
         self.e2e: list[float] = []
         self.first_tokens: dict[str, float] = {}
         """Every worker's TTFT as its first token came (finished or not): the live histogram."""
+        self.itl_exact: array[float] | None = array("d")
+        """Every pooled gap while there are at most ``EXACT_GAPS``; None once sketched."""
         self.itl = DDSketch(relative_accuracy=ITL_RELATIVE_ERROR)
         self._itl_sum = 0.0
         self._itl_count = 0
@@ -160,13 +166,24 @@ class RunSummary:
                 self.tpot.append(metrics.tpot)
         gaps = self._open.pop(ev.worker_id, None)
         if gaps is not None:
-            add = self.itl.add
-            for gap in gaps.gaps:
-                add(gap)
-            if gaps.zeros:
-                add(0.0, gaps.zeros)
-            self._itl_sum += sum(gaps.gaps)
-            self._itl_count += len(gaps.gaps) + gaps.zeros
+            self._pool(gaps.gaps, gaps.zeros)
+
+    def _pool(self, gaps: list[float], zeros: int) -> None:
+        """Add one finished stream's gaps to the run's ITL (exact, or sketched past the cap)."""
+        self._itl_sum += sum(gaps)
+        self._itl_count += len(gaps) + zeros
+        exact = self.itl_exact
+        if exact is not None:
+            exact.extend(gaps)
+            exact.extend([0.0] * zeros)
+            if len(exact) <= EXACT_GAPS:
+                return
+            gaps, zeros, self.itl_exact = list(exact), 0, None
+        add = self.itl.add
+        for gap in gaps:
+            add(gap)
+        if zeros:
+            add(0.0, zeros)
 
     # ------------------------------------------------------------------ reading
 
@@ -178,9 +195,11 @@ class RunSummary:
         return max(end - self.started_t, 0.0)
 
     def itl_stats(self) -> dict[str, float | None]:
-        """Pooled ITL: exact mean, sketched percentiles (within ``ITL_RELATIVE_ERROR``)."""
+        """Pooled ITL: exact mean; percentiles exact, or sketched past ``EXACT_GAPS``."""
         if not self._itl_count:
             return {"mean": None, **{f"p{p}": None for p in PERCENTILES}}
+        if self.itl_exact is not None:
+            return latency_stats(self.itl_exact)
         stats: dict[str, float | None] = {"mean": self._itl_sum / self._itl_count}
         for p in PERCENTILES:
             value = self.itl.get_quantile_value(p / 100)
