@@ -43,9 +43,9 @@ from ..events import (
 )
 from ..types import ChatMessage, StreamMetrics, Usage, now
 from ..store.summary import RunSummary
-from .fit import fitter_for
+from .fit import Fitter, fitter_for
 
-__all__ = ["Run", "Sink", "WorkerOutcome", "think_text"]
+__all__ = ["Lane", "Run", "Sink", "WorkerOutcome", "think_text"]
 
 
 class Sink(Protocol):
@@ -98,6 +98,24 @@ def think_text(content: str, reasoning: str) -> str:
     return f"<think>{reasoning}</think>{content}" if reasoning else content
 
 
+@dataclass(frozen=True)
+class Lane:
+    """Where a worker's requests go: a model, its concurrency cap, its window fitter.
+
+    A run has one; compare gives each of its targets its own, so each target has its own cap
+    and window.
+    """
+
+    model: BaseModel
+    semaphore: asyncio.Semaphore | None
+    fitter: Fitter
+
+    @classmethod
+    def of(cls, model: BaseModel, concurrency: int | None) -> Lane:
+        return cls(model, asyncio.Semaphore(concurrency) if concurrency else None,
+                   fitter_for(model))
+
+
 class Run:
     """State of one run: id, semaphore, recorder, listeners and worker tasks."""
 
@@ -118,13 +136,13 @@ class Run:
         if recorder is not None:
             recorder.summary = self.summary
         self.concurrency = concurrency
-        self.semaphore = asyncio.Semaphore(concurrency) if concurrency else None
+        self.lane = Lane.of(model, concurrency)
+        """Where workers' requests go unless ``spawn`` names another lane (compare's targets)."""
         self.tasks: dict[str, asyncio.Task[WorkerOutcome]] = {}
         self.ended: set[str] = set()
         self.cancel_requested = False
         self.finished = False
         self.status = "running"
-        self.fitter = fitter_for(model)
         self.fitted = False
         """True once a lowered max_tokens was reported (once per run)."""
 
@@ -160,15 +178,18 @@ class Run:
         step: int | None = None,
         sink: Sink | None = None,
         quiet: tuple[type[Exception], ...] = (),
+        lane: Lane | None = None,
     ) -> asyncio.Task[WorkerOutcome]:
         """Queue one worker as its own task (``WorkerQueued`` is emitted right away).
 
         An error of a ``quiet`` type is returned without ``WorkerFailed`` so the caller can
-        retry the same worker (the chain's context-length shrink).
+        retry the same worker (the chain's context-length shrink). ``lane`` sends its requests
+        to another model under that lane's own cap (default: the run's).
         """
         self.ended.discard(worker_id)
         self.emit(WorkerQueued(self.run_id, worker_id, label, step))
-        task = asyncio.ensure_future(self._work(worker_id, messages, dict(kwargs), sink, quiet))
+        task = asyncio.ensure_future(
+            self._work(worker_id, messages, dict(kwargs), sink, quiet, lane or self.lane))
         self.tasks[worker_id] = task
         return task
 
@@ -218,8 +239,10 @@ class Run:
         kwargs: dict[str, Any],
         sink: Sink | None,
         quiet: tuple[type[Exception], ...],
+        lane: Lane,
     ) -> WorkerOutcome:
         run_id, emit = self.run_id, self.emit
+        semaphore = lane.semaphore
         content: list[str] = []
         reasoning: list[str] = []
         outcome = WorkerOutcome(worker_id)
@@ -230,9 +253,9 @@ class Run:
         add_content, add_reasoning = content.append, reasoning.append
         sink_write = sink.write if sink is not None else None
         try:
-            kwargs = await self._fit(worker_id, messages, kwargs)
-            if self.semaphore is not None:
-                await self.semaphore.acquire()
+            kwargs = await self._fit(lane, worker_id, messages, kwargs)
+            if semaphore is not None:
+                await semaphore.acquire()
             try:
                 t0 = clock()
                 emit(WorkerStarted(run_id, worker_id, t0))
@@ -240,7 +263,7 @@ class Run:
                 retry = True  # a context-length 400 before any text is fitted once more
                 while True:
                     try:
-                        async for event in self.model.stream(messages, **kwargs):
+                        async for event in lane.model.stream(messages, **kwargs):
                             if type(event) is Delta:
                                 text, thought = event.content, event.reasoning
                                 if event.index or not (text or thought):
@@ -278,12 +301,12 @@ class Run:
                         if not (retry and first):
                             raise
                         retry = False
-                        kwargs = await self._refit(worker_id, messages, kwargs, error)
+                        kwargs = await self._refit(lane, worker_id, messages, kwargs, error)
                         continue
                     break
             finally:
-                if self.semaphore is not None:
-                    self.semaphore.release()
+                if semaphore is not None:
+                    semaphore.release()
             if not finished:
                 raise TruncatedStreamError("the stream ended without a finish event")
             if sink is not None:
@@ -308,36 +331,36 @@ class Run:
                             outcome.metrics))
         return outcome
 
-    async def _fit(self, worker_id: str, messages: list[ChatMessage],
+    async def _fit(self, lane: Lane, worker_id: str, messages: list[ChatMessage],
                    kwargs: dict[str, Any]) -> dict[str, Any]:
         """Lower ``max_tokens`` to what the window leaves, before the request goes out."""
         asked = _max_tokens(kwargs)
-        sent = await self.fitter.fit(messages, asked)
+        sent = await lane.fitter.fit(messages, asked)
         if sent != asked and sent is not None:
             # A new dict: a system may hand the same kwargs to every worker (debate's seats),
             # and one long prompt's lowering must not cap the others.
             kwargs = {**kwargs, "max_tokens": sent}
-            await self._report(worker_id, asked, sent)
+            await self._report(lane, worker_id, asked, sent)
         return kwargs
 
-    async def _refit(self, worker_id: str, messages: list[ChatMessage], kwargs: dict[str, Any],
-                     error: ContextLengthError) -> dict[str, Any]:
+    async def _refit(self, lane: Lane, worker_id: str, messages: list[ChatMessage],
+                     kwargs: dict[str, Any], error: ContextLengthError) -> dict[str, Any]:
         """After a context-length 400: fit with the server's numbers, or raise ``error``."""
         asked = _max_tokens(kwargs)
-        sent = await self.fitter.refit(error, messages, asked)
+        sent = await lane.fitter.refit(error, messages, asked)
         if sent is None:
             raise error
         self.emit(Retrying(1, 2, 0.0, f"context length exceeded: max_tokens lowered to {sent} "
                            f"({error})", run_id=self.run_id, worker_id=worker_id))
         if asked is not None:
-            await self._report(worker_id, asked, sent)
+            await self._report(lane, worker_id, asked, sent)
         return {**kwargs, "max_tokens": sent}
 
-    async def _report(self, worker_id: str, asked: int | None, sent: int) -> None:
+    async def _report(self, lane: Lane, worker_id: str, asked: int | None, sent: int) -> None:
         """``ParamsFitted`` for the run's first lowered request only."""
         if not self.fitted and asked is not None:
             self.fitted = True
-            window = await self.fitter.window() or 0
+            window = await lane.fitter.window() or 0
             self.emit(ParamsFitted(self.run_id, worker_id, "max_tokens", asked, sent, window))
 
     @staticmethod
