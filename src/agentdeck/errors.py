@@ -4,6 +4,7 @@
     ├── ConfigError                 settings file or value is wrong (path, line, key)
     │   └── ProfileNotFoundError
     ├── InputError                  bad user input: empty prompt, unreadable file, -n 0 ...
+    ├── PluginError                 a plugin system failed to load, or raised while it ran
     ├── TransportError              no usable HTTP response (nothing came, or nothing in time)
     │   ├── ConnectError            host unreachable, refused, DNS, TLS
     │   ├── ConnectTimeoutError     no connection within the connect timeout
@@ -52,6 +53,7 @@ __all__ = [
     "ModelNotFoundError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PluginError",
     "ProfileNotFoundError",
     "ProtocolError",
     "RateLimitError",
@@ -152,6 +154,17 @@ class ProfileNotFoundError(ConfigError):
 
 class InputError(AgentDeckError):
     """User input that cannot be used: empty prompt, missing or binary file, bad count."""
+
+
+class PluginError(AgentDeckError):
+    """A plugin system failed to load, or raised an exception of its own while it ran."""
+
+    def __init__(self, message: str, *, where: str = "", details: str = "") -> None:
+        super().__init__(message)
+        self.where = where
+        """The plugin's file and line that raised (``.../systems/refine.py:12``), or ''."""
+        self.details = redact(details)
+        """The traceback, for a log or a run manifest ('' when there is none)."""
 
 
 class TransportError(AgentDeckError):

@@ -4,8 +4,13 @@ Two families:
 
 * stream events come out of ``BaseModel.stream()`` for one HTTP request (no run or worker
   ids: the client does not know who is asking);
-* run events come out of agents and systems, each tagged with ``run_id`` and ``worker_id`` and a
-  monotonic timestamp ``t``; every consumer (run store, live view, CLI, run state) reads these.
+* run events come out of agents and systems, each tagged with ``run_id``, a monotonic timestamp
+  ``t`` and, for the events of one worker, its ``worker_id`` (``RunStarted`` and
+  ``RunFinished`` are the run's own and name none); every consumer (run store, live view, CLI,
+  run state) reads these.
+
+As JSON (the CLI's ``--events``) each event also carries ``"schema": SCHEMA`` and its wall-clock
+``time`` (``iso_time``).
 
 Events are small frozen slotted dataclasses. ``Delta`` and ``TextDelta`` are the hot ones: they
 are created once per chunk, so they hold only strings and ints.
@@ -13,7 +18,9 @@ are created once per chunk, so they hold only strings and ints.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable, Union
 
 from .types import Completion, StreamMetrics, Usage, now
@@ -29,6 +36,7 @@ __all__ = [
     "RunEvent",
     "RunFinished",
     "RunStarted",
+    "SCHEMA",
     "StepFinished",
     "StepStarted",
     "StreamEvent",
@@ -38,7 +46,21 @@ __all__ = [
     "WorkerFinished",
     "WorkerQueued",
     "WorkerStarted",
+    "iso_time",
 ]
+
+SCHEMA = 1
+"""Version of the JSON the CLI prints (``--json`` documents and ``--events`` lines); it changes
+only when a field changes meaning or goes away."""
+
+_WALL_OFFSET = time.time() - now()
+"""Wall-clock seconds minus the monotonic clock, taken once: ``t + _WALL_OFFSET`` is when."""
+
+
+def iso_time(t: float) -> str:
+    """The wall-clock time of monotonic ``t`` as ISO 8601 UTC: ``2026-05-01T12:00:00.123Z``."""
+    stamp = datetime.fromtimestamp(t + _WALL_OFFSET, timezone.utc)
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # ---------------------------------------------------------------------------- stream events
@@ -123,7 +145,6 @@ class RunStarted:
     system: str
     workers: tuple[str, ...] = ()
     """Worker ids known up front (a chain adds its manager later)."""
-    worker_id: str = ""
     t: float = field(default_factory=now)
 
 
@@ -137,6 +158,8 @@ class WorkerQueued:
     """Human name: "call 3", "chunk 2/7", "manager", "seat 1 round 2"."""
     step: int | None = None
     t: float = field(default_factory=now)
+    group: str = ""
+    """The group the worker belongs to (compare's target key, ``A``); '' for none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +299,6 @@ class RunFinished:
     run_id: str
     status: str
     result: Any = None
-    worker_id: str = ""
     t: float = field(default_factory=now)
 
 

@@ -68,7 +68,11 @@ def test_bad_input_gets_one_line_and_exit_2_before_any_request(capsys, argv, mes
     assert main(argv) == 2
     out, err = capsys.readouterr()
     assert one_line(err).startswith(f"agentdeck: {message}")
-    assert out == "" and "simulator" not in err
+    if "--json" in argv:  # the output contract: a failure is a document too
+        assert json.loads(out)["error"]["exit_code"] == 2
+    else:
+        assert out == ""
+    assert "simulator" not in err
     assert RunStore().list_runs() == []
 
 
@@ -101,7 +105,7 @@ def test_multi_prints_the_seed_result_lines_and_writes_the_files(tmp_path, capsy
                  "--base-filename", "color", *FAST])
     out, _ = capsys.readouterr()
     assert code == 0
-    assert out.splitlines() == [f"call_{i}: {tmp_path / f'color_{i}.txt'}" for i in (1, 2, 3)]
+    assert out.splitlines() == [f"call-0{i}: {tmp_path / f'color_{i}.txt'}" for i in (1, 2, 3)]
     assert all((tmp_path / f"color_{i}.txt").read_text() for i in (1, 2, 3))
 
 
@@ -110,14 +114,14 @@ def test_events_are_json_lines_ending_with_the_result(tmp_path, capsys) -> None:
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines[0]["event"] == "RunStarted" and lines[-1]["event"] == "Result"
     assert {"TextDelta", "WorkerFinished", "RunFinished"} <= {d["event"] for d in lines}
-    assert set(lines[-1]["results"]) == {"call_1", "call_2"}
+    assert set(lines[-1]["workers"]) == {"call-01", "call-02"}  # the progress lines' ids
 
 
 def test_exit_codes_per_failure_class(tmp_path, capsys) -> None:
     with ThreadedSim(api_key="k-123456", fault_schedule={2: {"fault": "status", "status": 400}}
                      ) as sim:
         url = sim.base_url
-        assert main(["ask", "x", "--base-url", url, "--model", "sim-model", *FAST]) == 5
+        assert main(["ask", "x", "--base-url", url, "--model", "sim-model", "-q", *FAST]) == 5
         assert "authentication" in one_line(capsys.readouterr().err)
     with ThreadedSim(fault_schedule={2: {"fault": "status", "status": 400}}) as sim:
         url = sim.base_url
@@ -127,7 +131,7 @@ def test_exit_codes_per_failure_class(tmp_path, capsys) -> None:
                      "--model", "sim-model", "--output-dir", str(tmp_path), *FAST])
         out, err = capsys.readouterr()
         assert code == 7
-        assert "1 of 3 calls failed" in err and "call_2: ERROR: BadRequestError" in out
+        assert "1 of 3 calls failed" in err and "call-02: ERROR: BadRequestError" in out
     config = Path(os.environ["AGENTDECK_HOME"]) / "config" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text(textwrap.dedent("""
@@ -193,7 +197,7 @@ def test_examples_reproduce_the_seed_layout(tmp_path, monkeypatch, capsys) -> No
     assert (out / "ex1_basic_agent_output.txt").read_text().startswith("Prompt:\nExplain")
     assert (out / "ex3_chain_system_output.txt").read_text().startswith("Initial Prompt:\n")
     assert sorted(p.name for p in (out / "ex4_multi_call_outputs").iterdir()) == [
-        "website_1.txt", "website_2.txt", "website_3.txt"]
+        "manifest.json", "website_1.txt", "website_2.txt", "website_3.txt"]
     assert (tmp_path / "context.txt").exists() and (tmp_path / "longtext.txt").exists()
     assert "call_3: " in capsys.readouterr().out
 

@@ -116,11 +116,12 @@ def test_sigkill_mid_stream_leaves_valid_files_and_shows_interrupted(tmp_path: P
     assert main(["runs", "show", run_id]) == 0
     out = capsys.readouterr().out
     assert "status   INTERRUPTED" in out
-    rows = {line.split()[0]: line.split()[1] for line in out.splitlines() if line[:2] == "  "}
+    rows = {line.split()[0]: line.split()[1] for line in out.splitlines()
+            if line.startswith("call-")}
     assert rows == {"call-01": "done", "call-02": "INTERRUPTED", "call-03": "INTERRUPTED",
                     "call-04": "INTERRUPTED"}
     assert main(["runs", "--json"]) == 0
-    (listed,) = json.loads(capsys.readouterr().out)
+    (listed,) = json.loads(capsys.readouterr().out)["runs"]
     assert listed["run_id"] == run_id and listed["status"] == "interrupted"
 
 
@@ -179,5 +180,10 @@ def test_ctrl_c_cancels_the_cli_run_and_keeps_every_partial_answer(tmp_path: Pat
         assert worker["status"] == "cancelled" and worker["chars"] == len(kept) > 0
         seed_copy = think_text(kept, run.read_reasoning(worker["id"]))  # as the seed wrote it
         assert (out_dir / f"output_{i}.txt").read_text("utf-8") == seed_copy
+    folder = json.loads((out_dir / "manifest.json").read_text())["sets"]["output"]
+    assert folder["run_id"] == run.run_id and folder["status"] == "cancelled"
+    assert {c["status"] for c in folder["calls"].values()} == {"cancelled"}
+    assert all(c["chars"] == len((out_dir / c["file"]).read_text("utf-8"))
+               for c in folder["calls"].values())
     assert main(["runs", "show", run.run_id]) == 0
     assert "status   cancelled" in capsys.readouterr().out

@@ -52,7 +52,8 @@ def test_404_names_the_base_url_setting_users_have(capsys) -> None:
         code, line = failed_line(capsys, ["ask", "Hi", "--base-url", url])
     assert code == 1
     assert line == (f"agentdeck: request failed: GET {url}/models answered 404 Not Found: "
-                    "Not Found (is --base-url / the profile's base_url the server's /v1 URL?)")
+                    "Not Found (is --base-url, VLLM_API_URL or the profile's base_url the "
+                    "server's /v1 URL?)")
 
 
 @pytest.mark.parametrize(("key", "said"), [(None, "no API key was sent"),
@@ -190,7 +191,7 @@ async def test_a_named_host_refused_on_every_address_or_unknown_reads_plainly(fo
     else:
         assert str(info.value) == (
             f"cannot resolve host gpu-box for {url}/chat/completions: Name or service not known"
-            " (check the host name in --base-url / the profile's base_url)"
+            " (check the host name in --base-url, VLLM_API_URL or the profile's base_url)"
         )
 
 

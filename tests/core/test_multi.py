@@ -267,11 +267,12 @@ async def test_a_request_without_a_count_makes_the_declared_number_of_calls() ->
         assert sim.stats.requests == len(result.workers) == 4
 
 
-def test_the_cli_json_of_multi_keeps_the_seed_results(tmp_path: Path, capsys) -> None:
+def test_the_cli_json_of_multi_names_each_call_by_its_worker_id(tmp_path: Path, capsys) -> None:
+    """Issue 13: one id per call (``call-01``) in JSON, progress and run files; the seed's
+    ``call_1`` keys stay in ``MultiCallSystem.run``'s return value only."""
     assert main(["multi", "-n", "2", "Name a colour", "--json", "--output-dir", str(tmp_path),
                  "--max-tokens", "4"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert set(doc) == {"run_id", "results", "failed", "aggregate"}
-    assert doc["results"] == {"call_1": str(tmp_path / "output_1.txt"),
-                              "call_2": str(tmp_path / "output_2.txt")}
-    assert doc["failed"] == [] and doc["aggregate"] is None
+    assert {w: x["file"] for w, x in doc["workers"].items()} == {
+        "call-01": str(tmp_path / "output_1.txt"), "call-02": str(tmp_path / "output_2.txt")}
+    assert "results" not in doc and doc["status"] == "done" and doc["aggregate"] is None

@@ -36,8 +36,10 @@ def relay() -> Iterator[None]:
 
 def test_the_built_ins_in_picker_order_with_their_limits() -> None:
     specs = registry.specs()
-    assert [s.key for s in specs] == ["basic", "context", "chain", "multi", "debate"]
-    assert [s.label for s in specs] == ["Basic", "Context", "Chain", "Multi-call", "Debate"]
+    assert [s.key for s in specs] == ["basic", "context", "chain", "multi", "debate", "moa",
+                                      "compare"]
+    assert [s.label for s in specs] == ["Basic", "Context", "Chain", "Multi-call", "Debate",
+                                        "MoA", "Compare"]
     multi, debate = registry.get("multi"), registry.get("debate")
     assert (multi.calls.minimum, multi.calls.maximum) == (1, 10_000)
     assert (debate.calls.minimum, debate.calls.maximum, debate.rounds.maximum) == (2, 16, 10)

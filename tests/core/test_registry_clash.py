@@ -26,7 +26,7 @@ def restored() -> Iterator[None]:
             registry._SPECS[spec.key] = spec  # a built-in, back in its place
 
 
-@pytest.mark.parametrize("command", ["runs", "models", "examples", "sim"])
+@pytest.mark.parametrize("command", ["runs", "models", "examples", "sim", "systems", "run"])
 def test_a_system_named_like_a_built_in_command_is_refused(command, capsys) -> None:
     """Regression: ``register`` took it, then building the CLI's parser failed for every
     command (argparse: conflicting subparser)."""

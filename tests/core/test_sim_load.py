@@ -120,7 +120,7 @@ def test_cli_serves_until_interrupted() -> None:
         url = line.split(" at ")[1].split()[0]
         assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
         models = httpx.get(url + "/models", headers={"Authorization": "Bearer k-123456"})
-        assert models.json()["data"][0]["id"] == "sim-model"
+        assert models.json()["data"][0]["id"] == "agentdeck-sim"
         assert httpx.get(url + "/models").status_code == 401
     finally:
         proc.send_signal(signal.SIGINT)

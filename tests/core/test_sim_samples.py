@@ -1,4 +1,4 @@
-"""The simulator against the captured vLLM samples themselves (skipped when they are absent).
+"""The simulator against the captured vLLM samples themselves (skipped when absent, not in CI).
 
 ``../shared/peers/vllm/samples.md`` is what a real vLLM 0.32 server sent; it is the judge.
 """
@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import httpx
 import pytest
+from servers import SAMPLES, need_shared
 
 from agentdeck.sim import SimConfig, SimServer
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "peers" / "vllm" / "samples.md"
-pytestmark = pytest.mark.skipif(not SAMPLES.exists(), reason=f"no vLLM samples at {SAMPLES}")
+need_shared(SAMPLES)  # skipped without ../shared, failed in CI
 
 
 def sample(name: str) -> bytes:

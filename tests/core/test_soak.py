@@ -123,7 +123,7 @@ async def test_500_streams_with_faults_end_in_a_definite_recorded_state(tmp_path
         model = FaultingModel("sim-model", sim.base_url, max_attempts=3, backoff_base=0.05,
                               idle_timeout=IDLE, first_token_timeout=60.0)
         multi = MultiCallSystem("soak", model, store=store, concurrency=CONCURRENCY,
-                                listeners=[lambda e: events[e.worker_id].append(e)])
+                                listeners=[lambda e: events[getattr(e, "worker_id", "")].append(e)])
         files = await multi.run(PROMPT, CALLS, str(out_dir), "soak", seeds=SEED0)
         session = model._session_obj  # the client's connection pool
         await model.close_client()

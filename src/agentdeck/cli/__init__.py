@@ -10,14 +10,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
-import os
+import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from .. import __version__, eventloop
 from ..errors import AgentDeckError
-from .exitcodes import EPILOG, EXIT_INTERRUPTED, EXIT_OK, report
+from .exitcodes import (
+    EPILOG,
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    error_document,
+    one_line,
+    report,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -28,40 +36,78 @@ Without any configured endpoint everything runs against the built-in simulator.
 """
 
 
-def _common() -> argparse.ArgumentParser:
-    """Flags every run command takes; SUPPRESS keeps a flag given before the command."""
-    p = argparse.ArgumentParser(add_help=False)
-    g = p.add_argument_group("connection and generation")
+class UsageError(Exception):
+    """A command line argparse cannot read (shown as argparse shows it, exit 2)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors are raised so --json can report them too."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self, message)
+
+
+def _connection() -> argparse.ArgumentParser:
+    """Flags of every command that talks to a server; SUPPRESS keeps one given before it."""
+    p = _Parser(add_help=False)
+    g = p.add_argument_group("connection")
     s = argparse.SUPPRESS
     g.add_argument("--profile", default=s, help="endpoint profile from the config file")
     g.add_argument("--base-url", default=s, metavar="URL", help="OpenAI-compatible base URL")
     g.add_argument("--model", default=s, help="model name (default: the first the server lists)")
     g.add_argument("--api-key-env", default=s, metavar="VAR",
                    help="read the API key from this environment variable")
+    g.add_argument("--demo", action="store_true", default=s,
+                   help="use the in-process simulator instead of the configured endpoint")
+    g.add_argument("--timeout", type=float, default=s, metavar="S",
+                   help="seconds allowed to connect, to the first token and between tokens")
+    for flag, what in (("--connect-timeout", "to connect"),
+                       ("--first-token-timeout", "from sending to the first token"),
+                       ("--idle-timeout", "between two chunks of a stream")):
+        g.add_argument(flag, type=float, default=s, metavar="S", help=f"seconds allowed {what}")
+    return p
+
+
+def _generation() -> argparse.ArgumentParser:
+    p = _Parser(add_help=False)
+    g = p.add_argument_group("generation")
+    s = argparse.SUPPRESS
     g.add_argument("--temperature", type=float, default=s, help="sampling temperature (>= 0)")
     g.add_argument("--max-tokens", type=int, default=s, help="most tokens per answer")
     g.add_argument("--top-p", type=float, default=s, help="nucleus sampling (0 < p <= 1)")
     g.add_argument("--seed", type=int, default=s,
                    help="sampling seed (multi: call i gets SEED + i - 1)")
-    g.add_argument("--demo", action="store_true", default=s,
-                   help="use the in-process simulator instead of the configured endpoint")
+    g.add_argument("-o", "--option", dest="options", action="append", default=s,
+                   metavar="KEY=VALUE",
+                   help="any request parameter, repeatable; VALUE is JSON when it parses "
+                        "(-o top_k=20 -o ignore_eos=true -o 'stop=[\"\\n\\n\"]')")
     g.add_argument("--no-record", action="store_true", default=s,
                    help="do not keep this run in the run store")
-    g.add_argument("-q", "--quiet", action="store_true", default=s,
-                   help="no progress on stderr")
-    for flag, text in (("--json", "print one JSON document at the end"),
-                       ("--events", "print every run event as a JSON line"),
-                       ("--raw", "print model text as is, even to a terminal")):
-        g.add_argument(flag, action="store_true", default=s, help=text)
     return p
 
 
-def _output_only() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
+def _output(*names: str) -> argparse.ArgumentParser:
+    """The output flags ``names`` (all by default): a command takes only those it honours."""
+    p = _Parser(add_help=False)
+    g = p.add_argument_group("output")
     s = argparse.SUPPRESS
-    p.add_argument("--json", action="store_true", default=s, help="print JSON")
-    p.add_argument("--raw", action="store_true", default=s, help="print text as is")
+    texts = {"quiet": "print nothing on stderr but errors",
+             "json": "print one JSON document at the end (also on failure)",
+             "events": "print every run event as a JSON line",
+             "raw": "print model text as is, even to a terminal"}
+    for name in names or tuple(texts):
+        flags = ("-q", "--quiet") if name == "quiet" else (f"--{name}",)
+        g.add_argument(*flags, action="store_true", default=s, help=texts[name])
     return p
+
+
+def _common() -> argparse.ArgumentParser:
+    """Every flag of a run command."""
+    return _Parser(add_help=False, parents=[_connection(), _generation(), _output()])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,20 +115,61 @@ def build_parser() -> argparse.ArgumentParser:
     from .admin import add_admin_commands
     from .commands import add_run_commands
     from .examples import add_examples_command
+    from .plugins import add_plugin_commands
 
     common = _common()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="agentdeck", description=DESCRIPTION, epilog=EPILOG, parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"agentdeck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_run_commands(sub, common)
-    add_admin_commands(sub, common, _output_only())
+    # models takes the connection and prints names: generation flags would do nothing there.
+    lookup = _Parser(add_help=False, parents=[_connection(), _output("quiet", "json")])
+    add_admin_commands(sub, lookup, _output("json", "raw"))
     add_examples_command(sub, common)
+    add_plugin_commands(sub, common, _output("json", "raw"))  # systems, run NAME (issue 16)
     sub.add_parser("sim", help="serve the simulator on a local port (see `agentdeck sim --help`)",
                    add_help=False)
+    _note_takes(sub, frozenset())
     return parser
+
+
+def _note_takes(sub: argparse._SubParsersAction, above: frozenset[str]) -> None:
+    """Set each command's ``takes`` (its dests and its parents'), for ``_refuse_unused``."""
+    for command in sub.choices.values():
+        takes = above | {a.dest for a in command._actions}
+        command.set_defaults(takes=takes)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _note_takes(action, takes)
+
+
+APP_FLAGS = frozenset({"profile", "base_url", "model", "api_key_env", "demo", "timeout",
+                       "connect_timeout", "first_token_timeout", "idle_timeout", "temperature",
+                       "max_tokens", "top_p", "seed", "options"})
+"""The common flags the terminal app honours (through the settings)."""
+
+
+def _refuse_unused(args: argparse.Namespace) -> None:
+    """A flag given before the command that the command does not take is an error, not a no-op.
+
+    Raises:
+        InputError: naming the first such flag.
+    """
+    from ..errors import InputError
+
+    common = {a.dest: a.option_strings[-1] for a in _common()._actions if a.option_strings}
+    if args.command is None:
+        taken, who = APP_FLAGS, "the terminal app"
+    else:
+        taken, who = getattr(args, "takes", None), args.command
+        if taken is None:  # a parser built later (`run NAME`) checks its own flags
+            return
+    for dest, flag in common.items():
+        if dest not in taken and dest in args.given:
+            raise InputError(f"{who} does not take {flag}")
 
 
 def _flag(args: argparse.Namespace, name: str) -> Any:
@@ -99,54 +186,82 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a usage error already printed
+    except SystemExit as exc:  # --help or --version, already printed
         return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except UsageError as exc:  # printed as argparse prints it; with --json, a document too
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
+        if "--json" in argv:
+            from .output import Output
+
+            Output().json(error_document("UsageError", str(exc), EXIT_BAD_INPUT))
+        return EXIT_BAD_INPUT
+    args.given = frozenset(vars(args))  # before the switches below are all set
     for name in ("json", "events", "raw", "demo", "no_record", "quiet"):
         setattr(args, name, bool(_flag(args, name)))
     from .output import Output
 
-    out = Output(raw=args.raw)
+    out = Output(raw=args.raw, quiet=args.quiet)
+    handler = _LogHandler(out)
+    log = logging.getLogger("agentdeck")
+    log.addHandler(handler)
     try:
         return _dispatch(args, out)
     except KeyboardInterrupt:
-        out.note("interrupted; partial text is kept in the run folder (`agentdeck runs`)")
-        return EXIT_INTERRUPTED
+        message = "interrupted; partial text is kept in the run folder (`agentdeck runs`)"
+        out.error(message)
+        return _failed(args, out, "Interrupted", message, EXIT_INTERRUPTED)
     except BrokenPipeError:  # `agentdeck ... | head`: the reader left; that is not an error
-        _silence_stdout()
+        from .output import silence_stdout
+
+        silence_stdout()
         return EXIT_OK
     except AgentDeckError as exc:
-        return report(exc, out.stderr)
+        code = report(exc, out.stderr)
+        return _failed(args, out, exc.kind, one_line(exc), code)
+    finally:
+        log.removeHandler(handler)
+
+
+def _failed(args: argparse.Namespace, out: Any, kind: str, message: str, code: int) -> int:
+    from .documents import print_failure
+
+    return print_failure(args, out, kind, message, code)
+
+
+class _LogHandler(logging.Handler):
+    """The library's warnings as notes on stderr (``agentdeck: ...``), none with -q."""
+
+    def __init__(self, out: Any) -> None:
+        super().__init__(logging.WARNING)
+        self.out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.ERROR:
+            self.out.error(record.getMessage())
+        else:
+            self.out.note(record.getMessage())
 
 
 def _dispatch(args: argparse.Namespace, out: Any) -> int:
-    from ..config.settings import load_settings
-    from .context import Ctx, check_inputs, settings_flags
+    from ..errors import InputError
+    from .context import Ctx, check_inputs, load
 
+    _refuse_unused(args)
+    if args.json and args.events:
+        raise InputError("--json and --events cannot be combined: pick one")
     check_inputs(args)
     # `runs` only reads the run store: a broken config file must not hide the history.
-    settings = None if args.command == "runs" else load_settings(settings_flags(args))
+    settings = None if args.command == "runs" else load(args)
     if args.command is None:
         from ..tui import run_app
 
         return int(run_app(settings, demo=args.demo) or 0)
-    if args.json and args.events:
-        from ..errors import InputError
-
-        raise InputError("--json and --events cannot be combined: pick one")
     ctx = Ctx(args, out, settings)
     result = args.handler(ctx)
     if inspect.iscoroutine(result):
         result = _run(result)
     return int(result)
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass  # stdout is not a real file (tests): nothing will flush to a closed pipe
 
 
 def _run(coro: Any) -> Any:

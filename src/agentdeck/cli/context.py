@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 from ..errors import InputError
-from ..types import GenerationParams
-from .output import EventWriter, Output, Progress, to_jsonable
+from ..events import SCHEMA, iso_time
+from ..types import GenerationParams, now
+from .inputs import check_timeout, parse_options
+from .output import EventWriter, Output, Progress, dumps, to_jsonable
 
-__all__ = ["Ctx", "check_inputs", "settings_flags"]
+__all__ = ["Ctx", "check_inputs", "load", "settings_flags"]
 
 
 def check_inputs(args: argparse.Namespace) -> None:
@@ -38,6 +39,9 @@ def check_inputs(args: argparse.Namespace) -> None:
     max_tokens = getattr(args, "max_tokens", None)
     if max_tokens is not None and max_tokens < 1:
         raise InputError(f"--max-tokens must be at least 1, got {max_tokens}")
+    for name in TIMEOUTS:
+        check_timeout(getattr(args, name, None), f"--{name.replace('_', '-')}")
+    args.options = parse_options(getattr(args, "options", None))
     inputs = {o.name: o for o in getattr(args, "inputs", ())}
     for option in sorted(inputs.values(), key=lambda o: o.kind == "folder"):
         value = getattr(args, option.name, None)
@@ -48,11 +52,23 @@ def check_inputs(args: argparse.Namespace) -> None:
         setattr(args, option.name, value)
 
 
+TIMEOUTS = ("timeout", "connect_timeout", "first_token_timeout", "idle_timeout")
+"""The timeout flags' dests: ``--timeout`` sets the three, each of the others one."""
+
+
 def settings_flags(args: argparse.Namespace) -> dict[str, Any]:
     """The flags ``load_settings`` takes from this command line (None: not given)."""
     flags = {name: getattr(args, name, None) for name in
              ("profile", "base_url", "model", "temperature", "max_tokens", "top_p", "seed",
               "concurrency")}
+    flags["params"] = getattr(args, "options", None) or None
+    every = getattr(args, "timeout", None)
+    timeouts = {name: every for name in ("connect", "first_token", "idle")} if every else {}
+    for name in ("connect", "first_token", "idle"):
+        value = getattr(args, f"{name}_timeout", None)
+        if value is not None:  # one given by itself wins over --timeout
+            timeouts[name] = value
+    flags["timeouts"] = timeouts or None
     env_name = getattr(args, "api_key_env", None)
     if env_name:
         key = os.environ.get(env_name)
@@ -60,6 +76,25 @@ def settings_flags(args: argparse.Namespace) -> dict[str, Any]:
             raise InputError(f"--api-key-env {env_name}: that environment variable is not set")
         flags["api_key"] = key
     return flags
+
+
+def load(args: argparse.Namespace) -> Any:
+    """The settings for this command line; a flag's bad value is bad input (exit 2).
+
+    Raises:
+        InputError: a flag's value the settings refuse (``-o temperature=-1``).
+        ConfigError: the config file or an environment variable is wrong.
+    """
+    from ..config.file import bare_message
+    from ..config.settings import load_settings
+    from ..errors import ConfigError
+
+    try:
+        return load_settings(settings_flags(args))
+    except ConfigError as exc:
+        if not (exc.key or "").startswith("-o "):  # an unknown profile stays a config error
+            raise
+        raise InputError(f"{exc.key}: {bare_message(exc)}") from None
 
 
 class Ctx:
@@ -88,30 +123,36 @@ class Ctx:
             found.append(self.events)
         return found
 
+    @property
+    def recorded(self) -> bool:
+        """The run is kept in the run store (no --no-record)."""
+        return not getattr(self.args, "no_record", False)
+
     def run_options(self) -> dict[str, Any]:
         """Keyword options every agent/system takes: listeners, store, concurrency."""
         concurrency = getattr(self.args, "concurrency", None) or self.settings.concurrency
         return {"listeners": self.listeners(),
-                "store": not getattr(self.args, "no_record", False),  # True: the default store
+                "store": self.recorded,  # True: the default store
                 "concurrency": concurrency}
 
     def params(self) -> GenerationParams:
-        """Generation params for every request: the settings' (with the flags applied)."""
+        """Generation params for every request: the settings' (flags and -o applied)."""
         from ..config.params import run_params
 
         return run_params(self.settings)
 
     def emit_result(self, doc: dict[str, Any]) -> None:
-        """With --events, the final result as the last JSON line."""
+        """With --events, the final document as the last JSON line (``"event": "Result"``)."""
         if self.events is not None:
-            self.out.stdout.write(json.dumps({"event": "Result", **to_jsonable(doc)},
-                                             ensure_ascii=False) + "\n")
-            self.out.stdout.flush()
+            line = {"schema": SCHEMA, "event": "Result", "time": iso_time(now()), **doc}
+            self.out.write(dumps(to_jsonable(line)) + "\n")
 
     @contextlib.asynccontextmanager
-    async def connect(self) -> AsyncIterator[Any]:
-        """The model to use: the configured endpoint, or an in-process simulator."""
+    async def connect(self, check: bool = True) -> AsyncIterator[Any]:
+        """The model to use: the configured endpoint, or an in-process simulator; with
+        ``check``, a model the server does not list is refused here, once, before any request
+        (``connect.check_model``)."""
         from .connect import open_model
 
-        async with open_model(self.settings, self.out, demo=self.demo) as model:
+        async with open_model(self.settings, self.out, demo=self.demo, check=check) as model:
             yield model

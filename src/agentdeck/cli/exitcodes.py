@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..errors import (
     AgentDeckError,
@@ -13,8 +13,10 @@ from ..errors import (
     InputError,
     ModelNotFoundError,
     PermissionDeniedError,
+    PluginError,
     TransportError,
 )
+from ..events import SCHEMA
 from ..textsafe import neutralize
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
     "EXIT_OK",
     "EXIT_PARTIAL",
     "code_for",
+    "error_document",
+    "one_line",
     "report",
 ]
 
@@ -47,15 +51,15 @@ EXIT_INTERRUPTED = 130
 
 EPILOG = f"""\
 exit codes:
-  {EXIT_OK}    success
+  {EXIT_OK}    success (also when the reader of stdout leaves: `| head`)
   {EXIT_FAILED}    request failed (server error, rejected request, broken stream)
-  {EXIT_BAD_INPUT}    bad input or usage (empty prompt, unreadable/binary/huge file, -n 0, ...)
+  {EXIT_BAD_INPUT}    bad input or usage (empty prompt, bad -o, -n 0, a flag the command ignores)
   {EXIT_CONFIG}    configuration error (config file, unknown profile, bad base URL)
   {EXIT_CONNECT}    cannot connect to the server
   {EXIT_AUTH}    authentication failed (401/403: check the API key setting)
   {EXIT_MODEL}    model not found on the server
   {EXIT_PARTIAL}    partial failure: some calls failed, the others finished
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); partial text is kept in the run folder
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C) or not confirmed; partial text is kept in the run folder
 """
 
 _CLASSES: tuple[tuple[type[AgentDeckError], int, str], ...] = (
@@ -67,6 +71,7 @@ _CLASSES: tuple[tuple[type[AgentDeckError], int, str], ...] = (
     (AuthenticationError, EXIT_AUTH, "authentication"),
     (PermissionDeniedError, EXIT_AUTH, "authentication"),
     (ModelNotFoundError, EXIT_MODEL, "model not found"),
+    (PluginError, EXIT_FAILED, "plugin failed"),  # its own bug, not the server's
 )
 
 
@@ -78,9 +83,22 @@ def code_for(error: BaseException) -> tuple[int, str]:
     return EXIT_FAILED, "request failed"
 
 
+def one_line(error: BaseException) -> str:
+    """``error``'s message on one line (its class name when it has none)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def report(error: BaseException, stream: TextIO | None = None) -> int:
     """Print the one-line reason for ``error`` on stderr; return its exit code."""
     code, name = code_for(error)
-    message = " ".join(str(error).split()) or type(error).__name__
-    print(f"agentdeck: {name}: {neutralize(message)}", file=stream or sys.stderr)
+    print(f"agentdeck: {name}: {neutralize(one_line(error))}", file=stream or sys.stderr)
     return code
+
+
+def error_document(kind: str, message: str, code: int) -> dict[str, Any]:
+    """What ``--json`` prints when a command fails: ``{"schema", "error": {...}}``.
+
+    ``kind`` is the error's class (``ModelNotFoundError``, ``UsageError``...), ``exit_code``
+    the process's.
+    """
+    return {"schema": SCHEMA, "error": {"kind": kind, "message": message, "exit_code": code}}

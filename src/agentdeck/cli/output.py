@@ -3,19 +3,24 @@
 Model text printed to a terminal goes through ``textsafe.neutralize`` so escape sequences in
 it cannot act on the terminal; piped output (or ``--raw``) is passed through untouched.
 Progress on a terminal is one live line redrawn at most ten times a second; when stderr is
-not a terminal it is plain lines without control characters.
+not a terminal it is plain lines without control characters. ``-q`` keeps stderr for errors.
+A reader that leaves stdout (``| head``) ends the run cleanly: ``Output.on_close`` is called.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from typing import Any, TextIO
 
 from ..events import (
+    SCHEMA,
     ParamsFitted,
     Retrying,
     RunFinished,
@@ -25,12 +30,14 @@ from ..events import (
     TextDelta,
     WorkerFailed,
     WorkerFinished,
+    iso_time,
 )
 from ..state import RunFold, WorkerRecord, WorkerState
 from ..textsafe import neutralize
 from .inputs import is_tty
 
-__all__ = ["EventWriter", "Output", "Progress", "TextPrinter", "dumps", "to_jsonable"]
+__all__ = ["EventWriter", "Output", "Progress", "TextPrinter", "dumps", "event_document",
+           "to_jsonable"]
 
 _RAW_CONTROLS = re.compile("[\x7f-\x9f]")
 """The control characters ``json.dumps(ensure_ascii=False)`` leaves raw: DEL and C1 (e.g. CSI);
@@ -51,33 +58,81 @@ class Output:
     """The two streams and how to treat them."""
 
     def __init__(self, stdout: TextIO | None = None, stderr: TextIO | None = None,
-                 raw: bool = False) -> None:
+                 raw: bool = False, quiet: bool = False) -> None:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.out_tty = is_tty(self.stdout)
         self.err_tty = is_tty(self.stderr)
         self.safe = self.out_tty and not raw
         """Neutralise model text on stdout (a terminal, no --raw)."""
+        self.quiet = quiet
+        """``-q``: notes and tables are not printed; errors still are."""
+        self.closed = False
+        """stdout's reader went away (a broken pipe): nothing more is written there."""
+        self.on_close: Callable[[], None] | None = None
+        """Called once when stdout's reader goes away (the run command cancels its run)."""
+
+    def write(self, text: str) -> None:
+        """Write to stdout; a reader that left (``| head``) closes stdout instead of failing."""
+        if self.closed:
+            return
+        try:
+            self.stdout.write(text)
+            self.stdout.flush()
+        except BrokenPipeError:
+            self._reader_left()
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            self._reader_left()
+
+    def _reader_left(self) -> None:
+        self.closed = True
+        silence_stdout()
+        if self.on_close is not None:
+            self.on_close()
 
     def text(self, piece: str) -> None:
         """Write model text to stdout as it streams."""
-        self.stdout.write(neutralize(piece) if self.safe else piece)
-        self.stdout.flush()
+        self.write(neutralize(piece) if self.safe else piece)
 
     def line(self, text: str = "") -> None:
         """Write one line of our own (which may quote model text) to stdout."""
-        self.stdout.write((neutralize(text) if self.safe else text) + "\n")
-        self.stdout.flush()
+        self.write((neutralize(text) if self.safe else text) + "\n")
 
     def note(self, text: str) -> None:
-        """A one-line notice on stderr (always neutralised: it is for humans)."""
-        self.stderr.write(f"agentdeck: {neutralize(text)}\n")
-        self.stderr.flush()
+        """A one-line notice on stderr (always neutralised: it is for humans); not with -q."""
+        if not self.quiet:
+            self.error(text)
+
+    def error(self, text: str) -> None:
+        """A one-line error on stderr, printed even with -q."""
+        self._err(f"agentdeck: {neutralize(text)}\n")
+
+    def block(self, text: str) -> None:
+        """Lines of our own on stderr (the run summary table); not with -q."""
+        if not self.quiet:
+            self._err(neutralize(text).rstrip("\n") + "\n")
+
+    def _err(self, text: str) -> None:
+        try:
+            self.stderr.write(text)
+            self.stderr.flush()
+        except BrokenPipeError:  # `2>&1 | head`: nobody reads notes any more; the run goes on
+            pass
 
     def json(self, doc: Any) -> None:
         """One JSON document on stdout."""
-        self.stdout.write(dumps(to_jsonable(doc), indent=2) + "\n")
-        self.stdout.flush()
+        self.write(dumps(to_jsonable(doc), indent=2) + "\n")
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # stdout is not a real file (tests): nothing will flush to a closed pipe
 
 
 def to_jsonable(value: Any) -> Any:
@@ -110,7 +165,7 @@ class TextPrinter:
             return
         if self.workers is not None and event.worker_id not in self.workers:
             return
-        if event.reasoning and self.out.err_tty:
+        if event.reasoning and self.out.err_tty and not self.out.quiet:
             self.out.stderr.write(neutralize(event.reasoning))
             self._thinking = True
         if event.content:
@@ -126,6 +181,23 @@ class TextPrinter:
             self.out.text("\n")
 
 
+def event_document(event: Any) -> dict[str, Any]:
+    """One run event as JSON: ``schema``, ``event``, wall-clock ``time``, then its fields.
+
+    An empty ``worker_id`` (a debate round's step) is left out: only a worker's events name one.
+    """
+    doc: dict[str, Any] = {"schema": SCHEMA, "event": type(event).__name__,
+                           "time": iso_time(event.t)}
+    for name in event.__slots__:
+        value = getattr(event, name)
+        if name == "result" or (name == "worker_id" and not value):
+            continue  # the final result is printed once, at the end
+        doc[name] = to_jsonable(value)
+    if type(event) is WorkerFailed:
+        doc["reason"] = event.reason
+    return doc
+
+
 class EventWriter:
     """Listener for ``--events``: one JSON object per run event on stdout."""
 
@@ -133,16 +205,7 @@ class EventWriter:
         self.out = out
 
     def __call__(self, event: Any) -> None:
-        doc = {"event": type(event).__name__}
-        for name in getattr(event, "__slots__", ()):
-            value = getattr(event, name)
-            if name == "result":
-                continue  # the final result is printed once, at the end
-            doc[name] = to_jsonable(value)
-        if type(event) is WorkerFailed:
-            doc["reason"] = event.reason
-        self.out.stdout.write(dumps(doc) + "\n")
-        self.out.stdout.flush()
+        self.out.write(dumps(event_document(event)) + "\n")
 
 
 class Progress(RunFold[WorkerRecord]):

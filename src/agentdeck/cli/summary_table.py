@@ -6,35 +6,43 @@ p90 / p99), so its users read it at a glance; ``runs show`` prints the same tabl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["format_summary"]
+from ..store.report import ROWS, format_summary
+from ..store.report import ms as _ms
+from ..store.report import rate as _rate
 
-ROWS = (("TTFT", "ttft_s"), ("TPOT", "tpot_s"), ("ITL", "itl_s"), ("E2E", "e2e_s"))
+__all__ = ["format_compare", "format_summary"]
 
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value * 1000:.1f}"
-
-
-def _rate(value: float | None, unit: str) -> str:
-    return "-" if value is None else f"{value:,.1f} {unit}"
+COLUMN = 24
+"""Widest column of ``format_compare``; longer names are cut there and listed in full above."""
 
 
-def format_summary(summary: dict[str, Any]) -> str:
-    """``summary`` (``RunSummary.snapshot()`` or a ``run.json``'s) as a few aligned lines."""
-    req = summary.get("requests") or {}
-    lines = [
-        f"requests   {req.get('done', 0)} done, {req.get('failed', 0)} failed, "
-        f"{req.get('cancelled', 0)} cancelled in {summary.get('wall_s') or 0:.2f} s",
-        f"tokens     {summary.get('input_tokens', 0):,} in, "
-        f"{summary.get('output_tokens', 0):,} out",
-        f"throughput {_rate(summary.get('output_tokens_per_s'), 'tok/s')}, "
-        f"{_rate(summary.get('requests_per_s'), 'req/s')}",
-        f"{'(ms)':<10} {'mean':>9} {'p50':>9} {'p90':>9} {'p99':>9}",
-    ]
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def format_compare(per_target: Mapping[str, Mapping[str, Any]]) -> str:
+    """Summaries side by side: one column per target (by name), the rows of ``format_summary``."""
+    names = list(per_target)
+    width = max(9, min(COLUMN, max(len(n) for n in names)))
+    rows: list[tuple[str, list[str]]] = []
+
+    def row(label: str, get: Any) -> None:
+        rows.append((label, [get(per_target[n]) for n in names]))
+
+    for state in ("done", "failed", "cancelled"):
+        row(state, lambda s, k=state: str((s.get("requests") or {}).get(k, 0)))
+    row("wall (s)", lambda s: f"{s.get('wall_s') or 0:.2f}")
+    row("tokens in", lambda s: f"{s.get('input_tokens', 0):,}")
+    row("tokens out", lambda s: f"{s.get('output_tokens', 0):,}")
+    row("tok/s", lambda s: _rate(s.get("output_tokens_per_s"), "").strip())
+    row("req/s", lambda s: _rate(s.get("requests_per_s"), "").strip())
     for label, key in ROWS:
-        stats = summary.get(key) or {}
-        cells = (_ms(stats.get(name)) for name in ("mean", "p50", "p90", "p99"))
-        lines.append(f"{label:<10} " + " ".join(f"{cell:>9}" for cell in cells))
+        for stat in ("mean", "p50", "p90", "p99"):
+            row(f"{label} {stat} ms", lambda s, k=key, st=stat: _ms((s.get(k) or {}).get(st)))
+    lines = list(names) if any(len(n) > width for n in names) else []  # the full names
+    lines.append(f"{'':<12}  " + "  ".join(f"{_cut(n, width):>{width}}" for n in names))
+    lines += [f"{label:<12}  " + "  ".join(f"{c:>{width}}" for c in cells) for label, cells in rows]
     return "\n".join(lines)

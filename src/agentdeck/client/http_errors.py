@@ -62,8 +62,9 @@ KEY_HINT = (
 """Where a user fixes the API key; named by every 401/403 message. A key follows its endpoint
 (``config.precedence``), so the other tools' key variables are named with their URL variable."""
 
-URL_SETTING = "--base-url / the profile's base_url"
-"""Where a user sets the server URL (``api_url`` is only the Python parameter's name)."""
+URL_SETTING = "--base-url, VLLM_API_URL or the profile's base_url"
+"""Where a user sets the server URL: the flag, the environment variable and the config file's
+key (``api_url`` is only the Python parameter's name, no setting)."""
 
 _CONTEXT_RE = re.compile(
     r"maximum context length|context length|cannot be greater than max_model_len"
@@ -259,8 +260,12 @@ def error_from_transport(exc: BaseException, url: str) -> TransportError:
         return ConnectError(
             f"cannot connect to {url}: {_refused(exc, url)} (is the server running?)"
         )
-    if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return ConnectTimeoutError(f"connecting to {url} timed out")
+    if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        # A read or total deadline: the connection was made, the answer did not come.
+        return TransportError(f"{url} accepted the connection but did not answer in time "
+                              "(server overloaded or stuck?)")
     if isinstance(exc, aiohttp.InvalidURL):
         return ConnectError(f"invalid URL {url}: {detail} (use http:// or https://)")
     if isinstance(exc, aiohttp.ClientResponseError):

@@ -191,6 +191,8 @@ class ServerInfoMixin:
         if route in self._warned_routes:
             return
         self._warned_routes = self._warned_routes | {route}
+        if isinstance(exc, APIStatusError) and exc.status in (401, 403):
+            return  # the request itself fails with the key's own message: one line, not two
         if isinstance(exc, APIStatusError) and exc.status:
             why = f"answered HTTP {exc.status}"
         elif isinstance(exc, AgentDeckError):

@@ -15,6 +15,7 @@ opens over loop turns), ``metrics`` (timings), ``watchdog`` (first-token and idl
 from __future__ import annotations
 
 import asyncio
+import copy
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -180,6 +181,21 @@ class VLLMModel(ServerInfoMixin, BaseModel):
         if self._own_session and self._session_obj is not None:
             session, self._session_obj = self._session_obj, None
             await session.close()
+
+    def with_model(self, model_name: str) -> VLLMModel:
+        """This endpoint (URL, key, TLS, timeouts, retries) for another model it serves.
+
+        vLLM serves several models and LoRA adapters behind one URL; compare puts them side by
+        side. The copy opens its own connections (or shares a session it was given).
+        """
+        if not model_name:
+            raise ConfigError("model name is empty: pass the served model name", key="model")
+        clone = copy.copy(self)
+        clone.model_name = model_name
+        if self._own_session:
+            clone._session_obj, clone._session_loop = None, None
+        clone._proxies, clone._gate = {}, OpenGate()
+        return clone
 
     # ------------------------------------------------------------------ streaming
 

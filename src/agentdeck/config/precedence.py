@@ -107,6 +107,9 @@ def active_profile(flags: Mapping[str, Any], env: Mapping[str, str],
             profile = _with(profile, **{attr: env[env_name]}, src=f"env {env_name}")
     if "verify_tls" in flags:
         profile = _with(profile, verify_tls=bool(flags["verify_tls"]), src="flag")
+    if flags.get("timeouts"):  # {"connect": s, "first_token": s, "idle": s}, any of them
+        profile = _with(profile, timeouts=replace(profile.timeouts, **flags["timeouts"]),
+                        src="flag")
 
     register_secret(profile.api_key)
     for env_name in ("AGENTDECK_API_KEY", "VLLM_API_KEY", "OPENAI_API_KEY"):
@@ -189,13 +192,18 @@ def params(table: dict[str, Any], check: Checker, flags: Mapping[str, Any],
             value = env_number(env, env_name, int if kind == "int" else float, **limits)
             params = params.merged(**{key: value})
             source[f"params.{key}"] = f"env {env_name}"
-    from_flags = dict(flags.get("params") or {})
+    # Named flags (--temperature) win over the same key given as -o KEY=VALUE ("params").
+    from_flags = {k: (v, f"-o {k}") for k, v in (flags.get("params") or {}).items()}
     names = {f.name for f in fields(GenerationParams)} - {"extra"}
-    from_flags.update({k: v for k, v in flags.items() if k in names})
-    for key, value in from_flags.items():
+    from_flags.update({k: (v, f"--{k.replace('_', '-')}") for k, v in flags.items()
+                       if k in names})
+    for key, (value, flag) in from_flags.items():
         if key in _PARAM_KINDS and _PARAM_KINDS[key][0] in ("int", "float"):
             kind, limits = _PARAM_KINDS[key]
-            value = flag_number(value, key, int if kind == "int" else float, **limits)
+            value = _number(value, int if kind == "int" else float, flag, **limits)
+        elif non_finite(value, key) is not None:
+            raise ConfigError("must be finite: a request's JSON cannot carry nan or inf",
+                              key=flag)
         params = params.merged(**{key: value})
         source[f"params.{key}"] = "flag"
     return params

@@ -6,7 +6,10 @@
                 chars, reasoning_chars, file, reasoning_file, retries, last_retry, ttft,
                 started_at, ended_at, elapsed, attempts}],
      steps: [{step, total, label, worker_id, status, output_file, chars}],
-     totals: {workers, status: {status: count}, chars, completion_tokens}}
+     totals: {workers, status: {status: count}, chars, completion_tokens},
+     summary: {...}  (store/summary.py), result: {answer, aggregate, vote}  (store/outcome.py),
+     error: {kind, message, traceback}   (only when an exception ended the run: a bug, often
+                                          a plugin's)}
 
 Statuses are the words of ``agentdeck.state``. Run: running | done | partial | failed |
 cancelled | interrupted. Worker: queued | waiting | streaming | retrying | done | failed |

@@ -20,7 +20,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import fsutil
 from ..errors import redact
@@ -47,6 +47,10 @@ from .manifest import (
     totals,
     writer_info,
 )
+from .outcome import result_entry
+
+if TYPE_CHECKING:
+    from .runs import Restored
 
 __all__ = ["FLUSH_INTERVAL", "RunRecorder"]
 
@@ -69,7 +73,8 @@ class RunRecorder(RunFold[RecordedWorker]):
 
     record = RecordedWorker
 
-    def __init__(self, run_dir: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, run_dir: Path, manifest: dict[str, Any],
+                 restored: Restored | None = None) -> None:
         super().__init__()
         self.dir = run_dir
         self.run_id: str = manifest["run_id"]
@@ -86,6 +91,8 @@ class RunRecorder(RunFold[RecordedWorker]):
         self._files = AppendFiles()
         self._dirty = False
         self._closed = False
+        if restored is not None:
+            self._restore(restored)
         self._write_manifest(durable=True)
 
     # ------------------------------------------------------------------ event intake
@@ -143,6 +150,18 @@ class RunRecorder(RunFold[RecordedWorker]):
         self._flush_text()
         self._files.close()
         self._write_manifest(durable=True)
+
+    def record_error(self, error: BaseException) -> None:
+        """Keep the exception that ended the run in the manifest (``error``): its kind, message
+        and traceback, so a system's own bug (a plugin's) can be read after the fact."""
+        import traceback
+
+        self.manifest["error"] = {
+            "kind": type(error).__name__,
+            "message": redact(str(error)),
+            "traceback": redact("".join(traceback.format_exception(error))),
+        }
+        self._changed()
 
     @property
     def closed(self) -> bool:
@@ -326,4 +345,19 @@ class RunRecorder(RunFold[RecordedWorker]):
 
     def _on_run_finished(self, ev: RunFinished) -> None:
         super()._on_run_finished(ev)
+        entry = result_entry(ev.result)
+        if entry is not None:
+            self.manifest["result"] = entry
         self.close()
+
+    def _restore(self, restored: Restored) -> None:
+        """Take back a finished run's workers and steps (``RunStore.reopen_run``), so that a
+        worker queued again reopens the run and its earlier attempt is kept."""
+        for worker in restored.workers:
+            self.adopt(worker)
+            self._stems.add(worker.path.stem.lower())
+        for info, name in restored.steps:
+            self.steps[info.step] = info
+            if name:
+                self._step_files[info.step] = name
+        self.status = restored.status

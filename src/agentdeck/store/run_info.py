@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import InputError
 from ..state import UNFINISHED, RunStatus, WorkerState, read_state
 from .manifest import HOST, proc_stat
+from .outcome import rebuild_summary
 
 __all__ = ["RunInfo"]
 
@@ -178,6 +179,55 @@ class RunInfo:
             return self.dir.stat().st_mtime
         except OSError:
             return 0.0
+
+    @property
+    def wall(self) -> float | None:
+        """Seconds the run took (its summary's wall time, else creation to finish), if known."""
+        summary = self.manifest.get("summary")
+        if isinstance(summary, dict) and isinstance(summary.get("wall_s"), (int, float)):
+            return float(summary["wall_s"])
+        end, start = self.manifest.get("finished_at"), self.manifest.get("created_at")
+        if isinstance(end, (int, float)) and isinstance(start, (int, float)):
+            return max(end - start, 0.0)
+        return None
+
+    @cached_property
+    def summary(self) -> dict[str, Any] | None:
+        """The run's summary as recorded, else rebuilt from its workers' figures (its
+        ``rebuilt`` field says so); None when no worker recorded any."""
+        summary = self.manifest.get("summary")
+        if isinstance(summary, dict) and summary:
+            return summary
+        if not any(entry.get("metrics") for entry in self.workers):
+            return None
+        return rebuild_summary(self.workers, self.wall)
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """What the run answered (``answer``, ``aggregate``, ``vote``); {} when not recorded."""
+        result = self.manifest.get("result")
+        return dict(result) if isinstance(result, dict) else {}
+
+    @property
+    def output_tokens(self) -> int:
+        """Tokens the workers generated (the summary's, else the usage the workers recorded)."""
+        summary = self.manifest.get("summary")
+        if isinstance(summary, dict) and isinstance(summary.get("output_tokens"), int):
+            return summary["output_tokens"]
+        return sum(((entry.get("usage") or {}).get("completion_tokens") or 0)
+                   for entry in self.workers)
+
+    def mentions(self, needle: str) -> bool:
+        """True when ``needle`` (any case) is in a prompt, an answer or a step's output."""
+        needle = needle.casefold()
+        texts = [value for value in self.prompts.values() if isinstance(value, str)]
+        texts.append(str(self.result.get("answer") or ""))
+        if any(needle in text.casefold() for text in texts):
+            return True
+        files = [self.dir / Path(str(e["file"])).name for e in self.workers if e.get("file")]
+        files += [self.dir / Path(str(e["output_file"])).name for e in self.steps
+                  if e.get("output_file")]
+        return any(needle in _read(path).casefold() for path in files)
 
     @property
     def prompt_head(self) -> str:

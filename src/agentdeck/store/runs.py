@@ -16,7 +16,9 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,11 +27,15 @@ import orjson
 from .. import fsutil, paths
 from ..errors import ConfigError, InputError
 from ..sanitize import is_safe_filename, safe_filename
-from .manifest import MANIFEST, new_manifest
+from ..state import RunStatus, StepInfo, WorkerState, read_state
+from .manifest import MANIFEST, RecordedWorker, new_manifest
 from .recorder import RunRecorder
 from .run_info import RunInfo
 
-__all__ = ["RunInfo", "RunRecorder", "RunStore", "new_run_id"]
+__all__ = ["LATEST", "Restored", "RunInfo", "RunRecorder", "RunStore", "new_run_id"]
+
+LATEST = "latest"
+"""The run id that names the newest run."""
 
 log = logging.getLogger("agentdeck.store")
 
@@ -114,7 +120,7 @@ class RunStore:
         return self.root / run_id
 
     def load_run(self, run_id: str) -> RunInfo:
-        """Read one run; a unique prefix of its id is enough.
+        """Read one run; a unique prefix of its id is enough, and ``latest`` is the newest.
 
         Raises:
             InputError: no such run, or the prefix matches several.
@@ -125,6 +131,11 @@ class RunStore:
         folder = root / run_id
         if folder.is_dir():
             return _load(folder)
+        if run_id == LATEST:
+            newest = self.list_runs(limit=1)
+            if not newest:
+                raise InputError(f"no runs yet in {root}")
+            return newest[0]
         matches = sorted(p.name for p in _run_dirs(root) if p.name.startswith(run_id))
         if len(matches) == 1:
             return _load(root / matches[0])
@@ -138,6 +149,89 @@ class RunStore:
         infos = [_load(folder) for folder in _run_dirs(self.root)]
         infos.sort(key=lambda info: (info.created, info.run_id), reverse=True)
         return infos if limit is None else infos[: max(limit, 0)]
+
+    def remove_run(self, info: RunInfo) -> None:
+        """Delete a run's folder and everything in it.
+
+        Raises:
+            InputError: the run is still being written by a live process.
+            ConfigError: the folder cannot be removed.
+        """
+        _check_idle(info, "remove")
+        try:
+            shutil.rmtree(info.dir)
+        except FileNotFoundError:
+            pass  # removed meanwhile: what was asked is done
+        except OSError as exc:
+            raise ConfigError(f"cannot remove run {info.run_id}: {exc.strerror or exc}") from exc
+
+    def reopen_run(self, info: RunInfo) -> RunRecorder:
+        """A recorder for a finished run, to run some of its workers again into it.
+
+        Its workers and steps are taken back as recorded; a worker queued again reopens the run
+        and keeps its earlier attempt as ``<worker>.attempt-N.md``.
+
+        Raises:
+            InputError: the run is still being written, or its manifest cannot be read.
+        """
+        _check_idle(info, "reopen")
+        if info.problem is not None:
+            raise InputError(f"run {info.run_id} cannot be reopened: {info.problem}")
+        workers = [_record(info, entry) for entry in info.workers]
+        steps = []
+        for entry in info.steps:
+            step = entry.get("step")
+            if not isinstance(step, int):
+                continue
+            name = entry.get("output_file")
+            output = info.read_step(step) if name else None
+            try:
+                status = RunStatus(entry.get("status"))
+            except ValueError:
+                status = RunStatus.DONE
+            steps.append((StepInfo(step, entry.get("total"), str(entry.get("label") or ""),
+                                   str(entry.get("worker_id") or ""), output, status), name))
+        manifest = dict(info.manifest)
+        manifest["status"] = info.status
+        return RunRecorder(info.dir, manifest, Restored(workers, steps, info.status))
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A finished run read back for its recorder: workers, steps (with their files), status."""
+
+    workers: list[RecordedWorker]
+    steps: list[tuple[StepInfo, str | None]]
+    status: str
+
+
+def _check_idle(info: RunInfo, verb: str) -> None:
+    if info.status == RunStatus.RUNNING:
+        raise InputError(f"run {info.run_id} is still running; cannot {verb} it now")
+
+
+_ENTRY_DEFAULTS = dict.fromkeys(("finish_reason", "error", "error_kind", "usage", "metrics",
+                                 "reasoning_file", "ttft", "started_at", "ended_at", "elapsed",
+                                 "last_retry"))
+_ENTRY_DEFAULTS.update(chars=0, reasoning_chars=0, retries=0, attempts=[])
+
+
+def _record(info: RunInfo, entry: dict[str, Any]) -> RecordedWorker:
+    """A recorded worker as its recorder held it; its manifest entry is kept as it was."""
+    state = read_state(entry.get("status")) or WorkerState.INTERRUPTED
+    reasoning = entry.get("reasoning_file")
+    entry = {**_ENTRY_DEFAULTS, **entry, "status": state.value}  # format 1 lacks some keys
+    return RecordedWorker(
+        str(entry.get("id")), str(entry.get("label") or ""), entry.get("step"), state,
+        ttft=entry.get("ttft"), retries=int(entry.get("retries") or 0),
+        finish_reason=entry.get("finish_reason"), error=str(entry.get("error") or ""),
+        error_kind=entry.get("error_kind"), path=info.dir / Path(str(entry.get("file"))).name,
+        reasoning_path=info.dir / Path(str(reasoning)).name if reasoning else None,
+        chars=int(entry.get("chars") or 0), reasoning_chars=int(entry.get("reasoning_chars") or 0),
+        attempts=list(entry.get("attempts") or []), started_at=entry.get("started_at"),
+        ended_at=entry.get("ended_at"), failure=entry.get("error"),
+        last_retry=entry.get("last_retry"), cached=entry,
+    )
 
 
 def _run_dirs(root: Path) -> list[Path]:

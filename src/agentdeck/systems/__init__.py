@@ -1,4 +1,4 @@
-"""Agents and multi-call systems: basic and context agents, chain of agents, multi-call, debate.
+"""Agents and systems: basic and context agents, chain of agents, multi-call, debate, MoA.
 
 Names load on first use (as the package root's do): the CLI lists the systems from their
 declarations (``systems.declarations``) without importing any of them.
@@ -15,8 +15,11 @@ _EXPORTS = {
     "ContextAgent": "agents",
     "ChainOfAgents": "chain",
     "ChainResult": "chain",
+    "CompareSystem": "compare",
     "Debate": "debate",
     "DebateResult": "debate",
+    "MixtureOfAgents": "moa",
+    "MoAResult": "moa",
     "MultiCallSystem": "multi",
     "MultiResult": "multi",
     "Orchestrator": "base",

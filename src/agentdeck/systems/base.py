@@ -87,6 +87,9 @@ class Orchestrator:
 
     system = "system"
     """The name recorded in run manifests and ``RunStarted``."""
+    system_prompt: str | None = None
+    """A system message sent first in every request of a run whose messages have none (the
+    CLI's ``--system`` for any system); agents take theirs as an argument."""
 
     def __init__(
         self,
@@ -185,10 +188,14 @@ class Orchestrator:
         workers: tuple[str, ...] = (),
         concurrency: int | None = None,
         label: str = "",
+        manifest: dict[str, Any] | None = None,
     ) -> Run:
-        """Create the run, its recorder and emit ``RunStarted``."""
+        """Create the run, its recorder and emit ``RunStarted`` (``manifest``: more run.json
+        fields, compare's ``targets``)."""
         store = self._resolve_store()
         recorder = None
+        if self.system_prompt and "system" not in prompts:
+            prompts = {**prompts, "system": self.system_prompt}
         if store is not None:
             recorder = store.create_run(
                 system=self.system,
@@ -197,11 +204,16 @@ class Orchestrator:
                 endpoint=_endpoint(self.model),
                 model=getattr(self.model, "model_name", None),
                 label=label,
+                **(manifest or {}),
             )
             run_id = recorder.run_id
         else:
             run_id = new_run_id(self.system)  # the same ids whether or not the run is recorded
-        run = Run(self.model, run_id, list(self._listeners), concurrency, recorder)
+        if self.system_prompt:
+            run: Run = _Prompted(self.model, run_id, list(self._listeners), concurrency,
+                                 recorder, system_prompt=self.system_prompt)
+        else:
+            run = Run(self.model, run_id, list(self._listeners), concurrency, recorder)
         self._active.append(run)
         self._last_run = run
         run.emit(RunStarted(run_id, self.system, tuple(workers)))
@@ -215,7 +227,9 @@ class Orchestrator:
             run.cancel()
             run.finish("cancelled")
             raise
-        except BaseException:
+        except BaseException as exc:
+            if run.recorder is not None and isinstance(exc, Exception):
+                run.recorder.record_error(exc)  # run.json keeps what ended it, traceback too
             run.finish("failed")
             raise
         finally:
@@ -225,6 +239,20 @@ class Orchestrator:
             status = "cancelled"
         run.finish(status, result)
         return result
+
+
+class _Prompted(Run):
+    """A run whose every worker's messages start with the system prompt (unless they do)."""
+
+    def __init__(self, *args: Any, system_prompt: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.system_prompt = system_prompt
+
+    def spawn(self, worker_id: str, messages: list[Any], kwargs: dict[str, Any],
+              **options: Any) -> Any:
+        if not messages or messages[0].get("role") != "system":
+            messages = [{"role": "system", "content": self.system_prompt}, *messages]
+        return super().spawn(worker_id, messages, kwargs, **options)
 
 
 def _endpoint(model: BaseModel) -> str | None:

@@ -14,7 +14,7 @@ as that step's output (``StepFinished``), so the run folder holds the whole chai
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,6 +99,10 @@ class ChainOfAgents(Orchestrator):
     """
 
     system = "chain"
+    confirm: Callable[[int], Awaitable[bool]] | None = None
+    """Asked with the number of steps once the text is cut, before any step is sent (the
+    CLI asks on a terminal past 100 steps); False ends ``run`` with ``CancelledError`` and
+    nothing recorded."""
 
     def __init__(
         self,
@@ -164,6 +168,8 @@ class ChainOfAgents(Orchestrator):
             self._preparing = False
         if self._cancel_pending:
             raise asyncio.CancelledError(f"chain {self.system_id} was cancelled")
+        if self.confirm is not None and not await self.confirm(len(spans) + 1):
+            raise asyncio.CancelledError(f"chain {self.system_id} was not confirmed")
         params = json_params(kwargs)
         params.update(long_text_chars=len(long_text), chunks=len(spans), budget=budget.describe(),
                       query_aware=self.query_aware, unit_tokens=budget.unit)

@@ -21,15 +21,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AGENT", "AGGREGATE", "BASE_FILENAME", "CHUNK_SIZE", "DEBATE_AGENTS", "DEBATE_ROUNDS",
-    "MANAGER", "MAX_AGENTS", "MAX_CALLS", "MAX_ROUNDS", "MIN_CHUNK_TOKENS", "MULTI_CALLS",
+    "MANAGER", "MAX_AGENTS", "MAX_CALLS", "MAX_LAYERS", "MAX_ROUNDS", "MIN_CHUNK_TOKENS",
+    "MOA_AGGREGATOR", "MOA_AGGREGATOR_MAX_TOKENS", "MOA_AGGREGATOR_TEMPERATURE", "MOA_LAYERS",
+    "MOA_PROPOSERS", "MOA_TEMPERATURES", "MULTI_CALLS",
     "OUTPUT_DIR", "SPECS", "SUMMARIZE", "SYSTEM_PROMPT", "TEMPERATURES", "UNIT_TOKENS",
-    "WORKER_ID",
+    "WORKER_ID", "COMPARE_CALLS", "COMPARE_CONCURRENCY", "MAX_TARGETS", "TARGETS",
 ]
 
 MAX_CALLS = 10_000
 """More calls than this in one run is almost surely a typo (``-n 100000``)."""
 MAX_AGENTS = 16
+MAX_TARGETS = 8
 MAX_ROUNDS = 10
+MAX_LAYERS = 6
+"""Mixture-of-Agents proposer layers: the paper gains little past 3 layers in all."""
 MIN_CHUNK_TOKENS = 64
 """Below this a chunk carries too little text to be worth a call."""
 WORKER_ID = "agent"
@@ -80,6 +85,35 @@ DEBATE_AGENTS = Option("calls", "--agents", "number of agents", default=3, minim
                        maximum=MAX_AGENTS, title="number of agents")
 DEBATE_ROUNDS = Option("rounds", "--rounds", "revision rounds", default=2, minimum=0,
                        maximum=MAX_ROUNDS, title="debate rounds")
+MOA_AGGREGATOR = "agg"
+"""Mixture-of-Agents' last worker, whose answer is the run's."""
+MOA_PROPOSERS = Option("calls", "--proposers", "proposers in each layer", default=3, minimum=1,
+                       maximum=MAX_AGENTS, title="proposers per layer")
+MOA_LAYERS = Option("rounds", "--layers", "layers of proposers before the aggregator (the "
+                    "paper's 3-layer MoA is --layers 2)", default=2, minimum=1,
+                    maximum=MAX_LAYERS, title="proposer layers")
+MOA_TEMPERATURES = Option("temperatures", "--temperatures",
+                          "the proposers' temperatures, cycled over each layer (one model "
+                          "answers differently only by sampling)", kind="numbers", minimum=0,
+                          title="proposer temperatures", metavar="T1,T2,...")
+MOA_AGGREGATOR_TEMPERATURE = Option(
+    "aggregator_temperature", "--aggregator-temperature",
+    "the aggregator's temperature (default: the run's)", kind="number", minimum=0,
+    title="aggregator temperature", metavar="T")
+MOA_AGGREGATOR_MAX_TOKENS = Option(
+    "aggregator_max_tokens", "--aggregator-max-tokens",
+    "most tokens of the final answer (default: the run's --max-tokens)", minimum=1,
+    title="aggregator max tokens", metavar="TOKENS")
+COMPARE_CALLS = Option("calls", "-n", "calls per target", default=4, minimum=1,
+                       maximum=MAX_CALLS, title="calls per target")
+TARGETS = Option("targets", "--target",
+                 "a target, once per target: profile=NAME, url=URL or model=NAME, or "
+                 "profile/url with model=, then any params, joined by commas "
+                 "(--target model=Qwen/Qwen2.5-1.5B-Instruct,temperature=0.2)",
+                 kind="targets", minimum=2, maximum=MAX_TARGETS, title="targets",
+                 required=True, metavar="KEY=VALUE[,KEY=VALUE...]")
+COMPARE_CONCURRENCY = Option("concurrency", "--concurrency", "most calls in flight per target",
+                             minimum=1, title="concurrency", metavar="K")
 
 SPECS = (
     SystemSpec(
@@ -118,6 +152,24 @@ SPECS = (
                     "others' answers and revises.",
         prompt_help="the question",
         calls=DEBATE_AGENTS, rounds=DEBATE_ROUNDS, concurrency=CONCURRENCY,
+    ),
+    SystemSpec(
+        "moa", "MoA", "Mixture-of-Agents: layers of proposers, then an aggregator",
+        _lazy("moa", "MixtureOfAgents"),
+        description="Mixture-of-Agents (Wang et al., 2024): N proposers answer; each later "
+                    "layer's proposers read the layer before's answers and write better ones; "
+                    "an aggregator synthesizes the last layer's into the answer.",
+        calls=MOA_PROPOSERS, rounds=MOA_LAYERS, concurrency=CONCURRENCY,
+        options=(MOA_TEMPERATURES, MOA_AGGREGATOR_TEMPERATURE, MOA_AGGREGATOR_MAX_TOKENS),
+        answer_worker=MOA_AGGREGATOR,
+    ),
+    SystemSpec(
+        "compare", "Compare", "one prompt to 2-8 targets side by side",
+        _lazy("compare", "CompareSystem"),
+        description="Compare models, deployments or params: the prompt goes N times to each "
+                    "target, interleaved, call i with the same seed everywhere; prints one "
+                    "summary column per target and whether short answers agree.",
+        calls=COMPARE_CALLS, concurrency=COMPARE_CONCURRENCY, options=(TARGETS,),
     ),
 )
 """The built-ins, in picker order."""

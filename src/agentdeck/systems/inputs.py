@@ -16,7 +16,7 @@ from ..errors import InputError
 
 __all__ = ["CONCURRENCY", "KINDS", "Attachment", "Option"]
 
-KINDS = ("int", "text", "switch", "choice", "numbers", "folder")
+KINDS = ("int", "number", "text", "switch", "choice", "numbers", "folder", "targets")
 """The kinds of ``Option``."""
 _ON, _OFF = ("on", "yes", "true", "1"), ("off", "no", "false", "0")
 
@@ -51,8 +51,11 @@ class Option:
     """The CLI flag: ``-n``, ``--chunk-size``."""
     help: str = ""
     kind: str = "int"
-    """``int``, ``text``, ``switch`` (on/off), ``choice``, ``numbers`` (a list of numbers within
-    the limits; as text, comma-separated) or ``folder`` (created if needed, must be writable)."""
+    """``int``, ``number`` (finite, within the limits: a temperature), ``text``, ``switch``
+    (on/off), ``choice``, ``numbers`` (a list of numbers within the limits; as text,
+    comma-separated), ``folder`` (created if needed, must be writable) or ``targets`` (compare's
+    targets, ``minimum`` to ``maximum`` of them: see ``config.targets``; the CLI's flag is given
+    once per target, a form field's text separates them with ``;`` or new lines)."""
     default: Any = None
     """What the system assumes when the request leaves it out."""
     minimum: int | None = None
@@ -71,6 +74,11 @@ class Option:
             raise ValueError(f"option {self.name}: kind must be one of {', '.join(KINDS)}, "
                              f"got {self.kind!r}")
 
+    @property
+    def many(self) -> bool:
+        """The CLI's flag is given once per value (``--target A --target B``)."""
+        return self.kind == "targets"
+
     def or_default(self, value: Any) -> Any:
         """``value``, or the declared default when it is None."""
         return self.default if value is None else value
@@ -86,9 +94,10 @@ class Option:
     def check(self, value: Any, name: str | None = None) -> Any:
         """``value`` as the system takes it, if it fits this declaration.
 
-        An int within the limits; one of the choices; a string for text; True or False for a
-        switch; a non-empty list of numbers within the limits (returned as a list); a path for
-        a folder (created if needed and writable; returned as a string).
+        An int within the limits; a finite number within the limits; one of the choices; a
+        string for text; True or False for a switch; a non-empty list of numbers within the
+        limits (returned as a list); a path for a folder (created if needed and writable;
+        returned as a string).
 
         Raises:
             InputError: it does not fit, in a message naming ``name`` (default: the title).
@@ -98,6 +107,11 @@ class Option:
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InputError(f"{name} must be a whole number, got {value!r}")
+            self._within(value, name)
+        elif kind == "number":
+            if (isinstance(value, bool) or not isinstance(value, (int, float))
+                    or not math.isfinite(value)):
+                raise InputError(f"{name} must be a finite number, got {value!r}")
             self._within(value, name)
         elif kind == "choice":
             if value not in self.choices:
@@ -110,6 +124,8 @@ class Option:
                 raise InputError(f"{name} must be True or False, got {value!r}")
         elif kind == "numbers":
             return self._numbers(value, name)
+        elif kind == "targets":
+            return self._targets(value, name)
         else:  # folder
             if not isinstance(value, (str, os.PathLike)):
                 raise InputError(f"{name} must be a folder path, got {value!r}")
@@ -134,6 +150,11 @@ class Option:
                 value: Any = int(text)
             except ValueError:
                 raise InputError(f"{name} must be a whole number, got {text!r}") from None
+        elif self.kind == "number":
+            try:
+                value = float(text)
+            except ValueError:
+                raise InputError(f"{name} must be a number, got {text!r}") from None
         elif self.kind == "switch":
             word = text.strip().lower()
             if word not in _ON + _OFF:
@@ -145,6 +166,8 @@ class Option:
             except ValueError:
                 raise InputError(f"{name} must be numbers separated by commas, got {text!r}") \
                     from None
+        elif self.kind == "targets":  # one text, several targets: ';' or a new line between
+            value = [part for part in text.replace("\n", ";").split(";") if part.strip()]
         else:
             value = text.strip() if self.kind == "choice" else text
         return self.check(value, name)
@@ -157,6 +180,27 @@ class Option:
             raise InputError(f"{name} must be at least {low}, got {value}")
         if high is not None and value > high:
             raise InputError(f"{name} must be at most {high}, got {value}")
+
+    def _targets(self, value: Any, name: str) -> list[Any]:
+        """A list of ``config.targets.Target`` (each given as one, as its text or a mapping)."""
+        from ..config.targets import to_target
+
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            raise InputError(f"{name} must be a list of targets, got {value!r}")
+        targets = []
+        for i, item in enumerate(value, 1):
+            try:
+                targets.append(to_target(item))
+            except InputError as exc:
+                raise InputError(f"{name} #{i}: {exc.message}") from None
+        self._within_count(len(targets), name)
+        return targets
+
+    def _within_count(self, count: int, name: str) -> None:
+        low, high = self.minimum or 0, self.maximum
+        if count < low or (high is not None and count > high):
+            limits = f"{low} to {high}" if high is not None else f"at least {low}"
+            raise InputError(f"{name}: give {limits} targets, got {count}")
 
     def _numbers(self, value: Any, name: str) -> list[float]:
         if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):

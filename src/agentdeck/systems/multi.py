@@ -3,11 +3,14 @@
 The seed's contract is kept: ``run(prompt, num_calls, output_dir, base_filename)`` writes
 ``<output_dir>/<base_filename>_<i>.txt`` as the text arrives and returns ``{"call_<i>":
 path}`` with ``"ERROR: ..."`` in place of the path for a call that failed (its file keeps
-the partial text). Worker ids are ``call-01`` ... (zero-padded so they sort).
+the partial text). Worker ids are ``call-01`` ... (zero-padded so they sort). The folder's
+``manifest.json`` says which run wrote the set; an earlier run's set under the same base name
+is replaced whole (``output_files.OutputSet``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +39,7 @@ from .declarations import (
     TEMPERATURES,
 )
 from .inputs import CONCURRENCY
-from .output_files import FileSink, prepare_output_dir
+from .output_files import FileSink, OutputSet, partial_note, prepare_output_dir
 from .quotes import QuoteFitter
 from .request import RunRequest, RunResult, WorkerResult
 
@@ -67,6 +70,8 @@ class MultiResult:
     paths: dict[str, str] = field(default_factory=dict)
     """Task id -> file path, failed calls included."""
     aggregate: AggregateResult | None = None
+    replaced: list[str] = field(default_factory=list)
+    """Files of an earlier run in the output folder that this run's set replaced."""
 
     @property
     def failed(self) -> list[str]:
@@ -93,6 +98,7 @@ class MultiCallSystem(Orchestrator):
         self.last_result: MultiResult | None = None
         self._plan: dict[str, tuple[int, dict[str, Any], Path | None]] = {}
         self._messages: list[dict[str, Any]] = []
+        self._output: OutputSet | None = None
 
     async def run(
         self,
@@ -152,9 +158,11 @@ class MultiCallSystem(Orchestrator):
                      for o in result.outcomes.values()},
             aggregate=agg,
             report={"run_id": self.last_run_id, "results": result.files, "failed": failed,
-                    "aggregate": agg},
+                    "aggregate": agg, "replaced": result.replaced},
             brief={"results": result.files, "aggregate": agg},
-            lines=tuple(f"{tid}: {value}" for tid, value in result.files.items()),
+            lines=tuple(f"{result.outcomes[tid].worker_id}: {value}"  # the id of progress lines
+                        for tid, value in result.files.items())
+            + (self._output.notes() if self._output is not None else ()),
             failure=_failure(result),
             summary=self.summary_document(),
         )
@@ -176,11 +184,15 @@ class MultiCallSystem(Orchestrator):
         for i in range(1, num_calls + 1):
             path = folder / f"{base}_{i}.txt" if folder is not None else None
             self._plan[worker_id(i, num_calls)] = (i, per_call[i - 1], path)
-        # Made now in a thread (never truncated there): creating hundreds of files at the
-        # first flush would stall the loop. 0o666 as open() uses, less the umask.
-        if folder is not None:
-            create_soon((path for _, _, path in self._plan.values() if path), mode=0o666)
         params = json_params(kwargs)
+        self._output = None
+        if folder is not None:  # the folder's earlier set under this base goes, as a whole
+            self._output = OutputSet(folder, base, {w: p for w, (_, _, p) in self._plan.items()
+                                                    if p is not None})
+            self._output.replace_stale()
+            # Made now in a thread (never truncated there): creating hundreds of files at the
+            # first flush would stall the loop. 0o666 as open() uses, less the umask.
+            create_soon((path for _, _, path in self._plan.values() if path), mode=0o666)
         params.update(num_calls=num_calls, concurrency=concurrency, aggregate=mode,
                       output_dir=str(folder) if folder else None, base_filename=base)
         for name in ("seeds", "temperatures"):
@@ -189,14 +201,22 @@ class MultiCallSystem(Orchestrator):
         run = self._open_run(params=params, prompts={"prompt": prompt},
                              workers=tuple(self._plan), concurrency=concurrency,
                              label=self.system_id)
+        if self._output is not None:  # which run writes these files, should it never finish
+            self._output.write(run.run_id, "running")
 
         async def body() -> tuple[str, MultiResult]:
             tasks = [self._spawn(run, wid) for wid in self._plan]
-            outcomes = await run.gather(tasks)
+            try:
+                outcomes = await run.gather(tasks)
+            except asyncio.CancelledError:  # Ctrl-C: the folder says so, not "running"
+                if self._output is not None:
+                    self._output.write(run.run_id, "cancelled", pending="cancelled")
+                raise
             result = self._collect(outcomes)
             self.last_result = result
             if mode and not run.cancel_requested:
                 result.aggregate = await self._aggregate(run, mode, prompt, result, kwargs)
+            self._record_outputs(run, result)
             return _status(result, run), result
 
         result: MultiResult = await self._drive(run, body)
@@ -220,7 +240,10 @@ class MultiCallSystem(Orchestrator):
             tid = task_id(self._plan[wid][0])
             result.outcomes[tid] = outcome
             result.paths[tid] = path
-            result.files[tid] = path if outcome.ok else _error_text(outcome, path)
+            kept = len(outcome.text) if self._plan[wid][2] else len(outcome.content)
+            result.files[tid] = path if outcome.ok else _error_text(outcome, path, kept)
+        if self._output is not None:
+            result.replaced = self._output.replaced
         return result
 
     async def retry_worker(self, worker_id: str) -> WorkerOutcome:
@@ -250,8 +273,14 @@ class MultiCallSystem(Orchestrator):
         fresh = self._collect([outcome])
         result.outcomes.update(fresh.outcomes)
         result.files.update(fresh.files)
+        self._record_outputs(run, result)
         run.finish(_status(result, run), result)
         return outcome
+
+    def _record_outputs(self, run: Run, result: MultiResult) -> None:
+        """Say in the output folder's ``manifest.json`` which run wrote each call, and how."""
+        if self._output is not None:
+            self._output.write(run.run_id, _status(result, run), result.outcomes.values())
 
     async def _aggregate(self, run: Run, mode: str, prompt: str, result: MultiResult,
                          kwargs: dict[str, Any]) -> AggregateResult:
@@ -317,8 +346,8 @@ def _failure(result: MultiResult) -> str:
     return "; ".join(parts)
 
 
-def _error_text(outcome: WorkerOutcome, path: str) -> str:
-    return f"ERROR: {outcome.reason} (partial text kept in {path})"
+def _error_text(outcome: WorkerOutcome, path: str, kept: int) -> str:
+    return f"ERROR: {outcome.reason} ({partial_note(kept, path)})"
 
 
 def _check(prompt: str, num_calls: int, mode: str | None, concurrency: int | None) -> None:

@@ -1,16 +1,31 @@
-"""Seed-style output files: one call's text streamed into its file, and the folder they go in."""
+"""Seed-style output files: one call's text streamed into its file, the folder they go in, and
+the folder's ``manifest.json`` saying which run wrote which file."""
 
 from __future__ import annotations
 
+import datetime
+import json
+import logging
 import os
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
+from .. import fsutil
 from ..errors import InputError
 from ..store.flush_timer import FlushTimer
 from ..types import now
 
-__all__ = ["FileSink", "prepare_output_dir"]
+if TYPE_CHECKING:
+    from .run import WorkerOutcome
+
+__all__ = ["OUTPUT_MANIFEST", "FileSink", "OutputSet", "outcome_state", "partial_note",
+           "prepare_output_dir"]
+
+log = logging.getLogger("agentdeck.systems")
+
+OUTPUT_MANIFEST = "manifest.json"
 
 
 class FileSink:
@@ -103,3 +118,128 @@ def prepare_output_dir(output_dir: str | os.PathLike[str]) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"output folder {folder} is not writable")
     return folder
+
+
+def _chars(path: Path) -> int:
+    try:
+        return len(path.read_text("utf-8", errors="replace"))
+    except OSError:
+        return 0
+
+
+def outcome_state(outcome: WorkerOutcome) -> str:
+    """``done``, ``cancelled`` or ``failed``: how a call ended, in the run's words."""
+    return "done" if outcome.ok else "cancelled" if outcome.cancelled else "failed"
+
+
+def partial_note(chars: int, path: str) -> str:
+    """What a failed call left: ``1,234 characters of partial text kept in PATH``."""
+    if not chars:
+        return "no text received"
+    return f"{chars:,} character{'s' if chars != 1 else ''} of partial text kept in {path}"
+
+
+class OutputSet:
+    """One multi-call run's answer files ``<base>_<i>.txt`` in an output folder.
+
+    The folder's ``manifest.json`` maps each call (by worker id) to its file and status, with
+    the run id, under the base name (a folder may hold several sets)::
+
+        {"schema": 1, "sets": {"output": {"run_id": ..., "system": "multi", "status": "done",
+         "updated": "2026-01-02T03:04:05Z", "calls": {"call-01": {"file": "output_1.txt",
+         "status": "done", "chars": 812}}}}}
+
+    A new run replaces the set of its base name whole: files of an earlier run under that
+    name (listed in the manifest, or named ``<base>_<i>.txt`` by a run before manifests) that
+    it does not write are removed, and named in ``replaced``, so the folder never mixes runs.
+    """
+
+    def __init__(self, folder: Path, base: str, files: Mapping[str, Path]) -> None:
+        self.folder = folder
+        self.base = base
+        self.files = dict(files)
+        """Worker id -> its answer file."""
+        self.replaced: list[str] = []
+        """Names of the earlier run's files that were removed."""
+        self.path = folder / OUTPUT_MANIFEST
+
+    def replace_stale(self) -> list[str]:
+        """Remove the files of an earlier run under this base name that this run will not
+        write; return their names (in call order). A file that cannot be removed is kept."""
+        keep = {path.name for path in self.files.values()}
+        listed = self._read().get("sets", {}).get(self.base, {}).get("calls", {})
+        names = {Path(str(call.get("file", ""))).name for call in listed.values()
+                 if isinstance(call, dict)}
+        pattern = re.compile(rf"{re.escape(self.base)}_(\d+)\.txt")
+        try:
+            names.update(p.name for p in self.folder.iterdir() if pattern.fullmatch(p.name))
+        except OSError:
+            pass
+        removed = []
+        for name in names - keep - {"", OUTPUT_MANIFEST}:
+            path = self.folder / name
+            try:
+                if path.is_file():
+                    path.unlink()
+                    removed.append(name)
+            except OSError as exc:
+                log.warning("cannot remove %s: %s", path, exc.strerror or exc)
+        number = re.compile(r"_(\d+)\.txt$")
+        removed.sort(key=lambda n: (int(m.group(1)) if (m := number.search(n)) else 0, n))
+        self.replaced = removed
+        return removed
+
+    def write(self, run_id: str, status: str, outcomes: Iterable[WorkerOutcome] = (),
+              pending: str = "running") -> None:
+        """Record this set in ``manifest.json``: the run, and how each call ended (a call with
+        no outcome is ``pending``: ``running``, or ``cancelled`` when the run was, its
+        characters read from its file). A ``manifest.json`` not agentdeck's is left alone."""
+        doc = self._read()
+        if doc.get("foreign"):
+            return
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ended = {o.worker_id: o for o in outcomes}
+        entries = {}
+        for wid, path in self.files.items():
+            outcome = ended.get(wid)
+            if outcome is not None:
+                state, chars = outcome_state(outcome), len(outcome.text)
+            else:
+                state, chars = pending, 0 if pending == "running" else _chars(path)
+            entries[wid] = {"file": path.name, "status": state, "chars": chars}
+        sets = doc.get("sets", {})
+        sets[self.base] = {"run_id": run_id, "system": "multi", "status": status,
+                           "updated": stamp, "calls": entries}
+        data = json.dumps({"schema": 1, "sets": sets}, indent=2, ensure_ascii=False) + "\n"
+        try:
+            fsutil.atomic_write(self.path, data.encode("utf-8"), durable=False)
+        except OSError as exc:
+            log.warning("cannot write %s: %s", self.path, exc.strerror or exc)
+
+    def notes(self) -> tuple[str, ...]:
+        """The line saying which files of an earlier run were replaced, if any were."""
+        names = self.replaced
+        if not names:
+            return ()
+        shown = ", ".join(names) if len(names) <= 4 else f"{names[0]} ... {names[-1]}"
+        files = f"{len(names)} file{'s' if len(names) > 1 else ''}"
+        return (f"removed {files} of an earlier run from {self.folder}: {shown} "
+                f"(see {OUTPUT_MANIFEST})"),
+
+    def owner(self) -> str | None:
+        """The run id the manifest names for this base name (None: none or not agentdeck's)."""
+        found = self._read().get("sets", {}).get(self.base, {}).get("run_id")
+        return found if isinstance(found, str) else None
+
+    def _read(self) -> dict[str, Any]:
+        """The manifest as JSON; ``{"foreign": True}`` for a file that is not agentdeck's."""
+        try:
+            doc = json.loads(self.path.read_text("utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return {"foreign": True}
+        if not isinstance(doc, dict) or not isinstance(doc.get("sets"), dict):
+            return {"foreign": True}
+        doc["sets"] = {k: v for k, v in doc["sets"].items() if isinstance(v, dict)}
+        return doc

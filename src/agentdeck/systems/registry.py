@@ -9,7 +9,8 @@ app's picker (its systems, the fields for calls, rounds and aggregation where de
 output view. The other options (``SystemSpec.options``) are the CLI's and the library's: the app
 leaves them at their defaults. A new system is one file and one ``register(spec)``. The
 built-ins are declared in ``systems.declarations``, apart from their code, and registered on
-first use: importing this, or listing the systems, loads no system.
+first use: importing this, or listing the systems, loads no system. Plugins (installed
+packages, files in the user's folder) are found by ``systems.plugins`` and registered here too.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ __all__ = [
     "System", "SystemSpec", "WorkerResult", "find", "get", "register", "specs", "unregister",
 ]
 
-COMMANDS = ("runs", "models", "examples", "sim")
+COMMANDS = ("runs", "models", "examples", "sim", "systems", "run")
 """The CLI's commands that are not systems: no system may take their names."""
 
 

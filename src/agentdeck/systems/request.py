@@ -14,6 +14,7 @@ from ..events import EventListener
 from ..types import GenerationParams
 
 if TYPE_CHECKING:
+    from ..config.settings import Settings
     from ..store.runs import RunStore
     from .aggregate import AggregateResult
     from .run import WorkerOutcome
@@ -43,6 +44,9 @@ class RunRequest:
     concurrency: int | None = None
     label: str = ""
     """The run's label in its manifest (default: the system's key)."""
+    settings: Settings | None = None
+    """The front end's resolved settings: compare finds its targets' profiles there (None:
+    ``load_settings()`` when a target names a profile)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ class RunResult:
     """One line on what failed ('' when nothing did)."""
     summary: dict[str, Any] = field(default_factory=dict)
     """The run's figures (``store.summary.RunSummary.snapshot()``); {} when none were kept."""
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The same figures per group of workers, by the group's name (compare: one per target,
+    ``A: model-x``); {} for a run that has no groups. The CLI prints one column each."""
 
     @property
     def failed(self) -> list[str]:

@@ -109,11 +109,13 @@ class Lane:
     model: BaseModel
     semaphore: asyncio.Semaphore | None
     fitter: Fitter
+    name: str = ""
+    """Its workers' ``WorkerQueued.group`` (compare's target key); '' for the run's own."""
 
     @classmethod
-    def of(cls, model: BaseModel, concurrency: int | None) -> Lane:
+    def of(cls, model: BaseModel, concurrency: int | None, name: str = "") -> Lane:
         return cls(model, asyncio.Semaphore(concurrency) if concurrency else None,
-                   fitter_for(model))
+                   fitter_for(model), name)
 
 
 class Run:
@@ -187,9 +189,10 @@ class Run:
         to another model under that lane's own cap (default: the run's).
         """
         self.ended.discard(worker_id)
-        self.emit(WorkerQueued(self.run_id, worker_id, label, step))
+        lane = lane or self.lane
+        self.emit(WorkerQueued(self.run_id, worker_id, label, step, group=lane.name))
         task = asyncio.ensure_future(
-            self._work(worker_id, messages, dict(kwargs), sink, quiet, lane or self.lane))
+            self._work(worker_id, messages, dict(kwargs), sink, quiet, lane))
         self.tasks[worker_id] = task
         return task
 
