@@ -209,11 +209,8 @@ class Orchestrator:
             run_id = recorder.run_id
         else:
             run_id = new_run_id(self.system)  # the same ids whether or not the run is recorded
-        if self.system_prompt:
-            run: Run = _Prompted(self.model, run_id, list(self._listeners), concurrency,
-                                 recorder, system_prompt=self.system_prompt)
-        else:
-            run = Run(self.model, run_id, list(self._listeners), concurrency, recorder)
+        run = Run(self.model, run_id, list(self._listeners), concurrency, recorder,
+                  system_prompt=self.system_prompt)
         self._active.append(run)
         self._last_run = run
         run.emit(RunStarted(run_id, self.system, tuple(workers)))
@@ -239,20 +236,6 @@ class Orchestrator:
             status = "cancelled"
         run.finish(status, result)
         return result
-
-
-class _Prompted(Run):
-    """A run whose every worker's messages start with the system prompt (unless they do)."""
-
-    def __init__(self, *args: Any, system_prompt: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.system_prompt = system_prompt
-
-    def spawn(self, worker_id: str, messages: list[Any], kwargs: dict[str, Any],
-              **options: Any) -> Any:
-        if not messages or messages[0].get("role") != "system":
-            messages = [{"role": "system", "content": self.system_prompt}, *messages]
-        return super().spawn(worker_id, messages, kwargs, **options)
 
 
 def _endpoint(model: BaseModel) -> str | None:

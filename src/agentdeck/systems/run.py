@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ..client.model import BaseModel
 from ..errors import (
@@ -41,61 +41,12 @@ from ..events import (
     WorkerQueued,
     WorkerStarted,
 )
-from ..types import ChatMessage, StreamMetrics, Usage, now
 from ..store.summary import RunSummary
+from ..types import ChatMessage, now
 from .fit import Fitter, fitter_for
+from .outcome import Sink, WorkerOutcome, think_text
 
 __all__ = ["Lane", "Run", "Sink", "WorkerOutcome", "think_text"]
-
-
-class Sink(Protocol):
-    """Somewhere a worker's text goes as it streams (a seed-style output file).
-
-    ``close()`` runs when the worker ends (it may run twice: make it idempotent); an
-    ``OSError`` from ``write`` or ``close`` fails the worker with a clear error.
-    """
-
-    def write(self, content: str, reasoning: str) -> None: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass
-class WorkerOutcome:
-    """How one worker ended: its text (complete or partial) and why it stopped."""
-
-    worker_id: str
-    content: str = ""
-    reasoning: str = ""
-    error: Exception | None = None
-    cancelled: bool = False
-    finish_reason: str | None = None
-    usage: Usage | None = None
-    metrics: StreamMetrics | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the stream ended well."""
-        return self.error is None and not self.cancelled
-
-    @property
-    def text(self) -> str:
-        """Content with reasoning wrapped in ``<think>`` first, as ``call_stream`` joins it."""
-        return think_text(self.content, self.reasoning)
-
-    @property
-    def reason(self) -> str:
-        """One line saying why the worker did not finish ('' when it did)."""
-        if self.cancelled:
-            return "cancelled"
-        if self.error is not None:
-            return f"{type(self.error).__name__}: {self.error}"
-        return ""
-
-
-def think_text(content: str, reasoning: str) -> str:
-    """Join reasoning and content the way ``BaseModel.call_stream`` does."""
-    return f"<think>{reasoning}</think>{content}" if reasoning else content
 
 
 @dataclass(frozen=True)
@@ -128,8 +79,11 @@ class Run:
         listeners: list[EventListener],
         concurrency: int | None,
         recorder: Any = None,
+        system_prompt: str | None = None,
     ) -> None:
         self.model = model
+        self.system_prompt = system_prompt
+        """Sent first in every worker's messages that have no system message (``--system``)."""
         self.run_id = run_id
         self.summary = RunSummary()
         """The run's figures, folded from its events before anyone else sees them."""
@@ -189,6 +143,8 @@ class Run:
         to another model under that lane's own cap (default: the run's).
         """
         self.ended.discard(worker_id)
+        if self.system_prompt and (not messages or messages[0].get("role") != "system"):
+            messages = [{"role": "system", "content": self.system_prompt}, *messages]
         lane = lane or self.lane
         self.emit(WorkerQueued(self.run_id, worker_id, label, step, group=lane.name))
         task = asyncio.ensure_future(
