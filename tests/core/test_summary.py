@@ -16,7 +16,13 @@ from agentdeck.events import (
     WorkerFinished,
     WorkerStarted,
 )
-from agentdeck.store.summary import EXACT_GAPS, ITL_RELATIVE_ERROR, RunSummary, latency_stats
+from agentdeck.store.summary import (
+    EXACT_GAPS,
+    ITL_RELATIVE_ERROR,
+    SERIES_SECONDS,
+    RunSummary,
+    latency_stats,
+)
 from agentdeck.types import StreamMetrics, Usage
 
 
@@ -136,3 +142,34 @@ def test_series_counts_chunks_per_second() -> None:
     s(RunStarted("r", "multi", t=10.0))
     _stream(s, "a", [10.2, 10.7, 11.1, 13.0], sent=10.0)
     assert s.series == [2, 1, 0, 1]
+
+
+def test_a_failed_call_retried_to_done_counts_once_and_the_idle_gap_is_not_wall_time() -> None:
+    """The app's retry: the run finishes, a failed worker is queued again minutes later."""
+    s = RunSummary()
+    s(RunStarted("r", "multi", t=0.0))
+    _stream(s, "a", [0.2, 0.3], sent=0.0)
+    s(WorkerStarted("r", "b", 0.0))
+    s(TextDelta("r", "b", "x", "", 0.2, 1))
+    s(WorkerFailed("r", "b", None, "x", t=0.4))
+    s(RunFinished("r", "partial", t=1.0))
+    assert s.snapshot()["requests"] == {"done": 1, "failed": 1, "cancelled": 0}
+    s(RunStarted("r", "multi", t=300.0))  # retried five minutes later
+    _stream(s, "b", [300.2, 300.3, 300.4], sent=300.0)
+    s(RunFinished("r", "done", t=301.0))
+    snap = s.snapshot()
+    assert snap["requests"] == {"done": 2, "failed": 0, "cancelled": 0}
+    assert snap["wall_s"] == pytest.approx(2.0)  # 1 s + 1 s, not 301 s
+    assert snap["output_tokens"] == 5
+    assert snap["output_tokens_per_s"] == pytest.approx(2.5)
+    assert snap["itl_s"]["mean"] == pytest.approx(0.1)  # the failed attempt's gaps are gone
+
+
+def test_the_series_keeps_the_latest_hour() -> None:
+    s = RunSummary()
+    s(RunStarted("r", "multi", t=0.0))
+    s(TextDelta("r", "a", "x", "", 5.5, 1))
+    s(TextDelta("r", "a", "x", "", 3605.5, 2))
+    assert len(s.series) == SERIES_SECONDS
+    assert s.series[-1] == 2
+    assert sum(s.series) == 2  # second 5 fell out of the window

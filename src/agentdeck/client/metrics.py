@@ -13,6 +13,7 @@ The hot path is ``StreamClock.token(t)``: one comparison and one list append per
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from ..types import StreamMetrics, now
 
@@ -64,10 +65,12 @@ class StreamClock:
         )
 
 
-def percentile(values: list[float], pct: float) -> float:
-    """Linear-interpolated percentile (numpy's default method) of a non-empty list."""
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * pct / 100.0
+def percentile(values: Sequence[float], pct: float, ordered: bool = False) -> float:
+    """Linear-interpolated percentile (numpy's default method) of a non-empty sequence
+    (``ordered``: it is sorted already, so several percentiles sort once)."""
+    if not ordered:
+        values = sorted(values)
+    rank = (len(values) - 1) * pct / 100.0
     low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (rank - low)

@@ -46,14 +46,15 @@ SERIES_SECONDS = 3600
 """Seconds of the tokens-per-second series kept (the last hour)."""
 
 
-def latency_stats(values: Iterable[float]) -> dict[str, float | None]:
-    """Mean, p50, p90 and p99 (numpy's linear interpolation, as vllm) of ``values``, seconds."""
-    ordered = sorted(values)
-    if not ordered:
+def latency_stats(values: Iterable[float], ordered: bool = False) -> dict[str, float | None]:
+    """Mean, p50, p90 and p99 (numpy's linear interpolation, as vllm) of ``values``, seconds
+    (``ordered``: a list sorted already)."""
+    ranked = values if ordered and isinstance(values, list) else sorted(values)
+    if not ranked:
         return {"mean": None, **{f"p{p}": None for p in PERCENTILES}}
-    stats: dict[str, float | None] = {"mean": sum(ordered) / len(ordered)}
+    stats: dict[str, float | None] = {"mean": sum(ranked) / len(ranked)}
     for p in PERCENTILES:
-        stats[f"p{p}"] = percentile(ordered, p)
+        stats[f"p{p}"] = percentile(ranked, p, ordered=True)
     return stats
 
 
@@ -72,31 +73,36 @@ class RunSummary:
     """Listener folding a run's events into its summary; ``snapshot()`` gives the figures.
 
     The systems' ``Run`` feeds it every event before the recorder, so the recorder writes it
-    into ``run.json``, the CLI prints it and the app charts it live from one fold.
+    into ``run.json``, the CLI prints it and the app charts it live from one fold. A worker
+    counts once, as it last ended (a failed call retried to done is done); wall time adds up
+    the intervals the run was running (a retry minutes later does not stretch it).
     """
 
     def __init__(self) -> None:
         self.started_t: float | None = None
+        """When the run first started (``types.now`` clock)."""
         self.ended_t: float | None = None
-        self.done = 0
-        self.failed = 0
-        self.cancelled = 0
-        self.input_tokens = 0
-        self.output_tokens = 0
-        self.ttft: list[float] = []
-        self.tpot: list[float] = []
-        self.e2e: list[float] = []
+        """When it last finished; None while it runs."""
+        self._wall = 0.0
+        """Seconds of the intervals already finished (a run reopened for a retry adds one)."""
+        self._since: float | None = None
+        self._ended: dict[str, str] = {}
+        """Each ended worker's last state: done, failed or cancelled."""
+        self._figures: dict[str, tuple[int, int, float | None, float | None, float | None]] = {}
+        """Each done worker's prompt tokens, output tokens, E2E, TTFT and TPOT."""
         self.first_tokens: dict[str, float] = {}
         """Every worker's TTFT as its first token came (finished or not): the live histogram."""
         self.itl_exact: array[float] | None = array("d")
         """Every pooled gap while there are at most ``EXACT_GAPS``; None once sketched."""
         self.itl = DDSketch(relative_accuracy=ITL_RELATIVE_ERROR)
+        self._itl_sorted: list[float] | None = None
         self._itl_sum = 0.0
         self._itl_count = 0
         self._open: dict[str, _Gaps] = {}
         self._t0 = now()
         self.series: list[int] = []
-        """Chunks received in each second since the run started (all workers), for charts."""
+        """Chunks received in each second (all workers; a chunk is a token on vLLM's default
+        stream interval), the latest ``SERIES_SECONDS`` of them, for charts."""
 
     # ------------------------------------------------------------------ intake
 
@@ -123,10 +129,9 @@ class RunSummary:
             self._finished(event)  # type: ignore[arg-type]
         elif kind is WorkerFailed:
             self._open.pop(event.worker_id, None)
-            if event.cancelled:  # type: ignore[attr-defined]
-                self.cancelled += 1
-            else:
-                self.failed += 1
+            self._figures.pop(event.worker_id, None)
+            self._ended[event.worker_id] = (
+                "cancelled" if event.cancelled else "failed")  # type: ignore[attr-defined]
         elif kind is FirstToken:
             self.first_tokens[event.worker_id] = event.ttft  # type: ignore[attr-defined]
         elif kind is Retrying or kind is WorkerStarted:
@@ -135,36 +140,39 @@ class RunSummary:
         elif kind is RunStarted:
             if self.started_t is None:
                 self.started_t = self._t0 = event.t
+            if self._since is None:
+                self._since = event.t
             self.ended_t = None  # a retry of workers reopens the run
         elif kind is RunFinished:
             self.ended_t = event.t
+            if self._since is not None:
+                self._wall += max(event.t - self._since, 0.0)
+                self._since = None
 
     def _grow(self, second: int, tokens: int) -> None:
-        """Extend the per-second series to ``second`` (kept to the last ``SERIES_SECONDS``)."""
+        """Extend the per-second series to ``second``, keeping the last ``SERIES_SECONDS``."""
         series = self.series
-        if second < 0:  # a delta stamped before RunStarted (a listener fed by hand)
-            second = 0
-        elif second - len(series) > SERIES_SECONDS:
-            series.clear()
-            self._t0 += second
-            second = 0
+        second = max(second, 0)  # a delta stamped before RunStarted (a listener fed by hand)
         series.extend([0] * (second + 1 - len(series)))
         series[second] += tokens
+        if len(series) > SERIES_SECONDS:
+            drop = len(series) - SERIES_SECONDS
+            del series[:drop]
+            self._t0 += drop
 
     def _finished(self, ev: WorkerFinished) -> None:
-        self.done += 1
+        worker = ev.worker_id
+        self._ended[worker] = "done"
         metrics, usage = ev.metrics, ev.usage
-        if usage is not None and usage.prompt_tokens:
-            self.input_tokens += usage.prompt_tokens
-        if metrics is not None:
-            self.output_tokens += metrics.output_tokens
-            self.e2e.append(metrics.e2e)
+        prompt = usage.prompt_tokens or 0 if usage is not None else 0
+        if metrics is None:
+            self._figures[worker] = (prompt, 0, None, None, None)
+        else:
+            self._figures[worker] = (prompt, metrics.output_tokens, metrics.e2e, metrics.ttft,
+                                     metrics.tpot)
             if metrics.ttft is not None:
-                self.ttft.append(metrics.ttft)
-                self.first_tokens[ev.worker_id] = metrics.ttft
-            if metrics.tpot is not None:
-                self.tpot.append(metrics.tpot)
-        gaps = self._open.pop(ev.worker_id, None)
+                self.first_tokens[worker] = metrics.ttft
+        gaps = self._open.pop(worker, None)
         if gaps is not None:
             self._pool(gaps.gaps, gaps.zeros)
 
@@ -172,6 +180,7 @@ class RunSummary:
         """Add one finished stream's gaps to the run's ITL (exact, or sketched past the cap)."""
         self._itl_sum += sum(gaps)
         self._itl_count += len(gaps) + zeros
+        self._itl_sorted = None
         exact = self.itl_exact
         if exact is not None:
             exact.extend(gaps)
@@ -187,19 +196,30 @@ class RunSummary:
 
     # ------------------------------------------------------------------ reading
 
+    def count(self, state: str) -> int:
+        """Workers whose last end was ``state`` (done, failed or cancelled)."""
+        return sum(1 for s in self._ended.values() if s == state)
+
+    @property
+    def output_tokens(self) -> int:
+        """Output tokens of the requests that finished."""
+        return sum(f[1] for f in self._figures.values())
+
     def wall(self, at: float | None = None) -> float:
-        """Seconds from the run's start to its end (or to ``at``, default now, while running)."""
-        if self.started_t is None:
-            return 0.0
-        end = self.ended_t if self.ended_t is not None else (now() if at is None else at)
-        return max(end - self.started_t, 0.0)
+        """Seconds the run has been running (to ``at``, default now, while it runs)."""
+        if self._since is None:
+            return self._wall
+        end = now() if at is None else at
+        return self._wall + max(end - self._since, 0.0)
 
     def itl_stats(self) -> dict[str, float | None]:
         """Pooled ITL: exact mean; percentiles exact, or sketched past ``EXACT_GAPS``."""
         if not self._itl_count:
             return {"mean": None, **{f"p{p}": None for p in PERCENTILES}}
         if self.itl_exact is not None:
-            return latency_stats(self.itl_exact)
+            if self._itl_sorted is None:  # sorted once per new stream, not per snapshot
+                self._itl_sorted = sorted(self.itl_exact)
+            return latency_stats(self._itl_sorted, ordered=True)
         stats: dict[str, float | None] = {"mean": self._itl_sum / self._itl_count}
         for p in PERCENTILES:
             value = self.itl.get_quantile_value(p / 100)
@@ -213,17 +233,20 @@ class RunSummary:
         requests that finished.
         """
         wall = self.wall(at)
+        figures = self._figures.values()
+        done = self.count("done")
+        output = sum(f[1] for f in figures)
         return {
-            "requests": {"done": self.done, "failed": self.failed,
-                         "cancelled": self.cancelled},
+            "requests": {"done": done, "failed": self.count("failed"),
+                         "cancelled": self.count("cancelled")},
             "wall_s": wall,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "output_tokens_per_s": self.output_tokens / wall if wall > 0 else None,
-            "requests_per_s": self.done / wall if wall > 0 else None,
-            "ttft_s": latency_stats(self.ttft),
-            "tpot_s": latency_stats(self.tpot),
+            "input_tokens": sum(f[0] for f in figures),
+            "output_tokens": output,
+            "output_tokens_per_s": output / wall if wall > 0 else None,
+            "requests_per_s": done / wall if wall > 0 else None,
+            "ttft_s": latency_stats(f[3] for f in figures if f[3] is not None),
+            "tpot_s": latency_stats(f[4] for f in figures if f[4] is not None),
             "itl_s": self.itl_stats(),
-            "e2e_s": latency_stats(self.e2e),
+            "e2e_s": latency_stats(f[2] for f in figures if f[2] is not None),
             "itl_relative_error": ITL_RELATIVE_ERROR,
         }
