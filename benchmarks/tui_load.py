@@ -20,6 +20,10 @@ each paint also renders its update to escape codes here (what a terminal would b
     python benchmarks/tui_load.py --workers 64 --rates 20000 --seconds 8
     python benchmarks/tui_load.py --workers 64 --rates 20000 --seconds 6 --repeat 4   # medians
     python benchmarks/tui_load.py --quick                 # smoke test (CI)
+    python benchmarks/tui_load.py --workers 64 --rates 20000 --seconds 6 --repeat 4 --stats both
+                                      # the stats panel (F8) open vs closed, runs alternating
+    python benchmarks/tui_load.py --workers 256 --rates 50000 --seconds 6 --repeat 4 --table both
+                                      # the workers as cards vs as the table (v), alternating
 
 Exits 1 if a configuration crashed or any token was lost.
 """
@@ -48,6 +52,10 @@ import agentdeck.tui  # noqa: F401  (before Textual, as with the agentdeck comma
 HERE = Path(__file__).resolve().parent
 SIZE = (160, 48)
 PIPELINE_CASES = ((64, 20000.0), (256, 50000.0))
+STATS_MODES = {"off": (False,), "on": (True,), "both": (False, True)}
+TABLE_MODES = {"off": (False,), "on": (True,), "both": (False, True)}
+"""Grid runs per ``--table``: the workers as cards (the grid), as the table, or each in turn."""
+"""Grid runs per ``--stats``: the panel closed, open, or each in turn."""
 PROMPT = "Benchmark: write a long, lively markdown answer about streaming tokens."
 MODEL = "sim-model"
 now = time.monotonic  # the clock agentdeck stamps events with
@@ -107,10 +115,11 @@ class Probe:
         from agentdeck.tui.screens.main import MainScreen
         from agentdeck.tui.widgets.stream_view import StreamView
         from agentdeck.tui.widgets.worker_grid import WorkerGrid
+        from agentdeck.tui.widgets.worker_table import WorkerTable
 
         probe = self
         display, update, flush_frame = App._display, Screen._on_timer_update, MainScreen.flush_frame
-        grid_flush = WorkerGrid.flush
+        grid_flush, table_flush = WorkerGrid.flush, WorkerTable.flush
 
         def _display(app, screen, renderable):  # type: ignore[no-untyped-def]
             display(app, screen, renderable)
@@ -136,6 +145,10 @@ class Probe:
             probe.flushes.append(now())
             grid_flush(grid)
 
+        def _table_flush(table):  # type: ignore[no-untyped-def]
+            probe.flushes.append(now())
+            table_flush(table)
+
         def handled(method):  # type: ignore[no-untyped-def]
             @functools.wraps(method)  # Textual passes an action as many arguments as it takes
             def wrapper(self, *args):  # type: ignore[no-untyped-def]
@@ -148,6 +161,8 @@ class Probe:
         Screen._on_timer_update = _on_timer_update  # type: ignore[method-assign]
         MainScreen.flush_frame = _flush_frame  # type: ignore[method-assign]
         WorkerGrid.flush = _grid_flush  # type: ignore[method-assign]
+        WorkerTable.flush = _table_flush  # type: ignore[method-assign]
+        WorkerTable.action_move = handled(WorkerTable.action_move)  # type: ignore[method-assign]
         WorkerGrid.action_move = handled(WorkerGrid.action_move)  # type: ignore[method-assign]
         StreamView.action_scroll_up = handled(StreamView.action_scroll_up)  # type: ignore[method-assign]
         StreamView.action_scroll_end = handled(StreamView.action_scroll_end)  # type: ignore[method-assign]
@@ -169,7 +184,8 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def drive(url: str, options, keys: tuple[str, str], key_every: float, probe: Probe,
-                watch: str | None, deadline: float, warmup=None) -> dict:
+                watch: str | None, deadline: float, warmup=None, stats: bool = False,
+                table: bool = False) -> dict:
     """Run the app on ``url`` with ``options`` while pressing ``keys`` in turn; return figures."""
     from textual import events
 
@@ -177,8 +193,10 @@ async def drive(url: str, options, keys: tuple[str, str], key_every: float, prob
     from agentdeck.events import TextDelta
     from agentdeck.store.runs import RunStore
     from agentdeck.tui.app import AgentDeckApp
+    from agentdeck.tui.widgets.output_pane import OutputPane
     from agentdeck.tui.widgets.stream_view import StreamView
     from agentdeck.tui.widgets.worker_grid import WorkerGrid
+    from agentdeck.tui.widgets.worker_table import WorkerTable
 
     home = Path(tempfile.mkdtemp(prefix="agentdeck-bench-"))
     os.environ["AGENTDECK_HOME"] = str(home)
@@ -209,11 +227,16 @@ async def drive(url: str, options, keys: tuple[str, str], key_every: float, prob
 
             profiler = Profiler(async_mode="disabled")
             profiler.start()
+        # Cards or table as asked, whatever fits: 256 cards at 160x48 would default to the table.
+        screen.query_one(OutputPane).pick_cards("table" if table else "grid")
         cpu0, t0, sim0 = time.process_time(), now(), cpu_of(SIM_PID[0])
         screen.start_run(options, PROMPT, None)
         screen.system.add_listener(listener)
+        if stats:
+            app.action_stats()  # the stats panel beside the grid, as F8 opens it
         await pilot.pause()
-        target = screen.query_one(WorkerGrid if options.system == "multi" else StreamView)
+        kind = (WorkerTable if table else WorkerGrid) if options.system == "multi" else StreamView
+        target = screen.query_one(kind)
         target.focus()
         visible: list[str] = []
         i = 0
@@ -267,7 +290,8 @@ def expected(knobs: dict) -> str:
     return expected_text(SimConfig(**knobs), body, 0)[0]
 
 
-def child_grid(workers: int, rate: float, seconds: float) -> dict:
+def child_grid(workers: int, rate: float, seconds: float, stats: bool = False,
+               table: bool = False) -> dict:
     from agentdeck.tui.runner import RunOptions
 
     per_stream = rate / workers
@@ -277,13 +301,15 @@ def child_grid(workers: int, rate: float, seconds: float) -> dict:
     probe.install()
     options = RunOptions(system="multi", num_calls=workers, concurrency=workers)
     with sim_process(knobs) as url:
-        out = run_loop(drive(url, options, ("right", "left"), 0.2, probe, None, now() + seconds * 3 + 30))
+        keys = ("down", "up") if table else ("right", "left")
+        out = run_loop(drive(url, options, keys, 0.2, probe, None, now() + seconds * 3 + 30,
+                             stats=stats, table=table))
     want = expected(knobs)
     lost = sum(max(0, len(want) - len(t)) for t in out["texts"].values()) + want.__len__() * (workers - len(out["texts"]))
     wrong = sum(1 for t in out["texts"].values() if t != want)
     wrong_disk = sum(1 for w, t in out["on_disk"].items() if t != out["texts"][w])
     return {
-        "workers": workers, "rate": rate, "cpu_per_token": out["cpu"] / max(1, out["tokens"]),
+        "workers": workers, "rate": rate, "stats": stats, "table": table, "cpu_per_token": out["cpu"] / max(1, out["tokens"]),
         "core": out["cpu"] / out["wall"], "sim_core": out["sim_core"], "fps": out["frames"] / out["wall"], "wall": out["wall"],
         "achieved": out["tokens"] / out["wall"], "key50": pct(out["keys"], 50), "key99": pct(out["keys"], 99),
         "keys": f"{len(out['keys'])}/{out['keys_sent']}", "lag50": pct(out["lags"], 50), "lag99": pct(out["lags"], 99),
@@ -377,6 +403,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--stream-rate", type=float, default=3000, help="tokens/s of that answer")
     ap.add_argument("--repeat", type=int, default=1,
                     help="runs of each grid configuration (the summary takes their medians)")
+    ap.add_argument("--stats", choices=("off", "on", "both"), default="off",
+                    help="grid runs with the stats panel closed, open, or both (alternating)")
+    ap.add_argument("--table", choices=("off", "on", "both"), default="off",
+                    help="workers as cards, as the table (one line each), or both (alternating)")
     ap.add_argument("--quick", action="store_true", help="tiny run for the CI smoke test")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -390,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     marks = [m for m in (1000, 10_000, 50_000) if m <= args.stream_tokens] or [args.stream_tokens]
     if args.child == "grid":
-        print(json.dumps(child_grid(int(args.workers), float(args.rates), args.seconds)))
+        print(json.dumps(child_grid(int(args.workers), float(args.rates), args.seconds,
+                                    args.stats == "on", args.table == "on")))
         return 0
     if args.child == "pipeline":
         print(json.dumps(child_pipeline(int(args.workers), float(args.rates), args.seconds)))
@@ -403,12 +434,17 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeat):  # rounds alternate between the configurations
         for workers in [int(w) for w in args.workers.split(",")]:
             for rate in [float(r) for r in args.rates.split(",")]:
-                res = run_child(["--child", "grid", "--workers", str(workers), "--rates", str(rate),
-                                 "--seconds", str(args.seconds)])
-                res.setdefault("workers", workers)
-                res.setdefault("rate", rate)
-                grid_rows.append(res)
-    grid_rows.sort(key=lambda r: (r["workers"], r["rate"]))
+                for stats in STATS_MODES[args.stats]:
+                    for table in TABLE_MODES[args.table]:
+                        res = run_child(["--child", "grid", "--workers", str(workers), "--rates", str(rate),
+                                         "--seconds", str(args.seconds), "--stats", "on" if stats else "off",
+                                         "--table", "on" if table else "off"])
+                        res.setdefault("workers", workers)
+                        res.setdefault("rate", rate)
+                        res.setdefault("stats", stats)
+                        res.setdefault("table", table)
+                        grid_rows.append(res)
+    grid_rows.sort(key=lambda r: (r["workers"], r["rate"], r["stats"], r["table"]))
     pipes = []
     for workers, rate in PIPELINE_CASES if not args.quick else ((int(args.workers.split(",")[0]), float(args.rates.split(",")[0])),):
         pipes.append(run_child(["--child", "pipeline", "--workers", str(workers), "--rates", str(rate),
@@ -416,9 +452,11 @@ def main(argv: list[str] | None = None) -> int:
     stream = run_child(["--child", "stream", "--stream-tokens", str(args.stream_tokens),
                         "--stream-rate", str(args.stream_rate)])
     bad |= print_grid(grid_rows, args)
+    if args.stats == "both":
+        print_stats_cost(grid_rows)
     bad |= print_pipeline(pipes, grid_rows)
     bad |= print_stream(stream, args)
-    print("\n" + summary(grid_rows, stream))
+    print("\n" + summary([r for r in grid_rows if not r["stats"] and not r.get("table")], stream))
     return 1 if bad else 0
 
 
@@ -426,8 +464,8 @@ def print_grid(rows: list[dict], args: argparse.Namespace) -> bool:
     print(f"\nMulti-call grid, real app headless {SIZE[0]}x{SIZE[1]}, simulator in another process, "
           f"~{args.seconds:g} s of streaming each. got/s: tokens/s the app received; core/sim: CPU share\n"
           "of a core used by the app / by the simulator (the two share the machine's 2 cores)\n")
-    print(f"{'workers':>7} {'tok/s':>6} {'got/s':>6} {'us/tok':>7} {'core':>5} {'sim':>5} {'fps':>5} {'key p50':>8} {'key p99':>8} "
-          f"{'tok->scr p50':>12} {'p99':>7} {'lost':>5}")
+    print(f"{'workers':>7} {'tok/s':>6} {'stats':>5} {'view':>5} {'got/s':>6} {'us/tok':>7} {'core':>5} {'sim':>5} {'fps':>5} "
+          f"{'key p50':>8} {'key p99':>8} {'tok->scr p50':>12} {'p99':>7} {'lost':>5}")
     bad = False
     for r in rows:
         if "error" in r:
@@ -436,10 +474,30 @@ def print_grid(rows: list[dict], args: argparse.Namespace) -> bool:
             continue
         lost = r["lost_chars"] + r["wrong"] + r["wrong_disk"] + r["not_done"]
         bad |= lost > 0
-        print(f"{r['workers']:7} {r['rate']:6.0f} {r['achieved']:6.0f} {r['cpu_per_token'] * 1e6:7.1f} {r['core']:5.0%} "
+        print(f"{r['workers']:7} {r['rate']:6.0f} {'open' if r['stats'] else '-':>5} "
+              f"{'table' if r.get('table') else 'cards':>5} {r['achieved']:6.0f} "
+              f"{r['cpu_per_token'] * 1e6:7.1f} {r['core']:5.0%} "
               f"{r['sim_core']:5.0%} {r['fps']:5.1f} {ms(r['key50'])} {ms(r['key99'])} {ms(r['lag50']):>12} {ms(r['lag99'])} {lost:5d}"
               + ("  TIMED OUT" if r["timed_out"] else ""))
     return bad
+
+
+def print_stats_cost(rows: list[dict]) -> None:
+    """Medians with the stats panel open against closed, per configuration."""
+    print("\nThe stats panel's cost: medians of the runs with it open vs closed\n")
+    configs = sorted({(r["workers"], r["rate"]) for r in rows if "error" not in r})
+    for workers, rate in configs:
+        med = {}
+        for stats in (False, True):
+            runs = [r for r in rows if "error" not in r and (r["workers"], r["rate"], r["stats"]) == (workers, rate, stats)]
+            if runs:
+                med[stats] = {k: statistics.median(r[k] for r in runs) for k in ("core", "cpu_per_token", "key99", "lag99")}
+        if len(med) == 2:
+            closed, opened = med[False], med[True]
+            print(f"{workers}x{rate / 1000:.0f}k: core {closed['core']:.1%} closed, {opened['core']:.1%} open "
+                  f"({opened['core'] / closed['core'] - 1:+.1%}); us/tok {closed['cpu_per_token'] * 1e6:.1f} -> "
+                  f"{opened['cpu_per_token'] * 1e6:.1f}; key p99 {ms(closed['key99']).strip()} -> {ms(opened['key99']).strip()}; "
+                  f"tok->screen p99 {ms(closed['lag99']).strip()} -> {ms(opened['lag99']).strip()}")
 
 
 def print_pipeline(pipes: list[dict], grid_rows: list[dict]) -> bool:

@@ -29,8 +29,7 @@ TWICE = textwrap.dedent('''\
         async def run_request(self, request: RunRequest) -> RunResult:
             kwargs = request.params.to_body()
             ids = tuple(f"say-{i}" for i in range(1, request.calls + 1))
-            run = self._open_run(params=json_params(kwargs), prompts={"prompt": request.prompt},
-                                 workers=ids, label=request.label)
+            run = self.open_run(request, params=json_params(kwargs), workers=ids)
             ask = [{"role": "user", "content": request.prompt}]
 
             async def body():
@@ -40,7 +39,7 @@ TWICE = textwrap.dedent('''\
                 rest = await run.gather([run.spawn(w, ask, kwargs, label=w) for w in ids[1:]])
                 return "done", [first, *rest]
 
-            outs = await self._drive(run, body)
+            outs = await self.drive(run, body)
             return RunResult(self.last_run_id, run.status, outs[-1].content,
                              workers={o.worker_id: WorkerResult(o, self.worker_file(o.worker_id))
                                       for o in outs})

@@ -25,9 +25,7 @@ class Relay(Orchestrator):
     async def run_request(self, request: RunRequest) -> RunResult:
         legs = tuple(f"leg-{i}" for i in range(1, (request.calls or 1) + 1))
         kwargs = request.params.to_body()
-        run = self._open_run(params=json_params(kwargs), prompts={"prompt": request.prompt},
-                             workers=legs, concurrency=request.concurrency,
-                             label=request.label or "relay")
+        run = self.open_run(request, params=json_params(kwargs), workers=legs)
 
         async def body() -> tuple[str, dict[str, WorkerOutcome]]:
             outcomes: dict[str, WorkerOutcome] = {}
@@ -40,7 +38,7 @@ class Relay(Orchestrator):
                 ask = f"{request.prompt}\n\nImprove this answer:\n{outcome.content}"
             return "done", outcomes
 
-        outcomes = await self._drive(run, body)
+        outcomes = await self.drive(run, body)
         last = outcomes[legs[-1]] if len(outcomes) == len(legs) else None
         return RunResult(
             self.last_run_id, run.status, last.content if last is not None and last.ok else "",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -18,26 +18,24 @@ from .config.profiles import DEMO, SIM_MODEL, Profile
 from .errors import (
     AgentDeckError,
     ConfigError,
-    InputError,
     ModelNotFoundError,
-    ProfileNotFoundError,
 )
 
 if TYPE_CHECKING:
     from .client.model import BaseModel
     from .client.vllm import VLLMModel
     from .config.settings import Settings
-    from .config.targets import Target
     from .sim import SimConfig, SimServer
 
 __all__ = [
     "Connection",
     "ServerStatus",
+    "check_model",
     "connect",
+    "first_served",
     "measure_latency",
     "model_for",
     "model_ids",
-    "models_for",
     "poll_status",
 ]
 
@@ -104,7 +102,7 @@ def model_ids(listing: list[dict[str, Any]]) -> list[str]:
     return [str(entry["id"]) for entry in listing if entry.get("id")]
 
 
-async def _first_served(model: BaseModel) -> str:
+async def first_served(model: BaseModel) -> str:
     """The first model the server lists.
 
     Raises:
@@ -181,7 +179,7 @@ class Connection:
             model = model_for(profile)
             if not profile.model:
                 try:
-                    model.model_name = await _first_served(model)
+                    model.model_name = await first_served(model)
                 except BaseException:
                     await model.close_client()
                     raise
@@ -245,109 +243,34 @@ async def connect(settings: Settings, *, demo: bool = False,
         yield conn
 
 
-@contextlib.asynccontextmanager
-async def models_for(targets: Sequence[Target], current: BaseModel,
-                     settings: Settings | None = None) -> AsyncIterator[list[BaseModel]]:
-    """One ready model per target (compare's), each with its own endpoint's key, TLS, timeouts.
+async def check_model(model: BaseModel, *, reachable: bool = False,
+                      hint: str = "--model picks one") -> None:
+    """Refuse a model the server does not list; a server without a usable list passes (a
+    request then fails with the reason, recorded in its run).
 
-    A key never goes to a target it does not belong to:
-
-    * no endpoint named (``model=``, params): the current endpoint, ``current`` (the model the
-      front end connected: with ``--demo``, the simulator), or a copy of it for another model;
-    * ``url=``: the current endpoint when it is ``current``'s URL; the active profile when it is
-      that profile's URL; any other URL gets no key (give it a profile for one), the active
-      profile's timeouts and retries, default TLS;
-    * ``profile=NAME``: the profile as a single run with ``--profile NAME`` would have it: the
-      active profile with the flags and environment laid over it, another as the file has it.
-
-    A target without a model takes its profile's, else the first its server lists. Targets on
-    the same endpoint and model share one model. Models made here are closed when the block
-    ends; ``current`` is left open.
+    Args:
+        reachable: an unreachable server fails too (compare: before any target is sent to).
 
     Raises:
-        ProfileNotFoundError: a target names a profile that is not defined.
-        AgentDeckError: an endpoint is unusable or unreachable, or lists no model.
+        ModelNotFoundError: the server lists models, and not this one.
+        TransportError: with ``reachable``, the server could not be reached.
     """
-    from .client.endpoint import normalize_api_url, split_userinfo
+    from .client.http_errors import model_not_found
+    from .errors import ModelNotFoundError, TransportError
 
-    def base(url: str | None) -> str | None:
-        return normalize_api_url(split_userinfo(url)[0])[1] if url else None
-
-    async with contextlib.AsyncExitStack() as stack:
-        opened: dict[tuple[str, str | None, str | None], BaseModel] = {}
-        here = getattr(current, "base_url", None)
-        models = []
-        for target in targets:
-            url = base(target.url)
-            if target.profile is None and (url is None or url == here):
-                key: tuple[str, str | None, str | None] = ("current", None, target.model)
-            elif target.profile is not None:
-                key = ("profile", target.profile, target.model)
-            else:
-                key = ("url", url, target.model)
-            if key not in opened:
-                if key[0] == "current":
-                    opened[key] = _renamed(current, target.model, stack)
-                else:
-                    settings = settings or _load_settings()
-                    profile = _target_profile(target, settings, base)
-                    opened[key] = await _open_profile(profile, settings, stack)
-            models.append(opened[key])
-        yield models
-
-
-def _load_settings() -> Settings:
-    from .config.settings import load_settings
-
-    return load_settings()
-
-
-def _renamed(current: BaseModel, name: str | None, stack: contextlib.AsyncExitStack
-             ) -> BaseModel:
-    """``current``, or the same endpoint for another served model (closed with ``stack``)."""
-    if not name or name == getattr(current, "model_name", None):
-        return current
-    with_model = getattr(current, "with_model", None)
-    if with_model is None:
-        raise InputError(f"a model= target needs a VLLMModel to copy, not {type(current).__name__}")
-    model = with_model(name)
-    stack.push_async_callback(model.close_client)
-    return model
-
-
-def _target_profile(target: Target, settings: Settings, base: Any) -> Profile:
-    """The profile a target's requests go out with (its model laid over it)."""
-    active = settings.profile
-    if target.profile is not None:
-        if target.profile == active.name:
-            profile = active
-        elif target.profile in settings.profiles:
-            profile = settings.profiles[target.profile]
-        else:
-            defined = ", ".join(repr(n) for n in settings.profiles)
-            raise ProfileNotFoundError(f"no profile named {target.profile!r} (a --target); "
-                                       f"defined profiles: {defined}", key="--target")
-    elif not active.is_builtin_sim and base(target.url) == base(active.base_url):
-        profile = active
-    else:
-        profile = Profile(name="url", base_url=target.url, timeouts=active.timeouts,
-                          max_retries=active.max_retries)
-    return replace(profile, model=target.model) if target.model else profile
-
-
-async def _open_profile(profile: Profile, settings: Settings,
-                        stack: contextlib.AsyncExitStack) -> BaseModel:
-    """A model for ``profile`` (the simulator started for the built-in one), closed with
-    ``stack``; a profile without a model gets the first its server lists."""
-    if profile.is_builtin_sim:
-        conn = Connection(replace(settings, profile=profile))
-        await stack.enter_async_context(conn)
-        return await conn.open()
-    model = model_for(profile)
-    stack.push_async_callback(model.close_client)
-    if not profile.model:
-        model.model_name = await _first_served(model)
-    return model
+    try:
+        names = model_ids(await model.list_models())
+    except TransportError:
+        if reachable:
+            raise
+        return
+    except AgentDeckError:  # no list (404, not JSON...): the run will say why
+        return
+    name = model.model_name
+    if names and not any(n == name or n.startswith(f"{name}:") for n in names):  # llama3:latest
+        where = getattr(model, "base_url", "the server")
+        raise ModelNotFoundError(model_not_found(name, where, names, hint=hint),
+                                 available=names)
 
 
 async def measure_latency(model: BaseModel) -> float:

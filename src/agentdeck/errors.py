@@ -9,6 +9,7 @@
     │   ├── ConnectError            host unreachable, refused, DNS, TLS
     │   ├── ConnectTimeoutError     no connection within the connect timeout
     │   ├── FirstTokenTimeoutError  no token before the first-token deadline
+    │   ├── ReadTimeoutError        connected, but no answer in time (a helper request)
     │   └── ProtocolError           connection closed before the response, not HTTP
     ├── APIStatusError              the server answered with an error status
     │   ├── BadRequestError         400 / 422
@@ -56,6 +57,7 @@ __all__ = [
     "PluginError",
     "ProfileNotFoundError",
     "ProtocolError",
+    "ReadTimeoutError",
     "RateLimitError",
     "ServerError",
     "ServerStreamError",
@@ -186,6 +188,11 @@ class FirstTokenTimeoutError(TransportError):
     headers or empty chunks, but nothing the user could read. Not retried: the deadline is
     how long the user agreed to wait, and a resend would start that wait over.
     """
+
+
+class ReadTimeoutError(TransportError):
+    """The server accepted the connection but sent no answer in time: not a connection
+    failure (the CLI exits 1, as for any failed request, not 4)."""
 
 
 class ProtocolError(TransportError):

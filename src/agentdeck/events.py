@@ -47,6 +47,7 @@ __all__ = [
     "WorkerQueued",
     "WorkerStarted",
     "iso_time",
+    "iso_wall",
 ]
 
 SCHEMA = 1
@@ -59,7 +60,12 @@ _WALL_OFFSET = time.time() - now()
 
 def iso_time(t: float) -> str:
     """The wall-clock time of monotonic ``t`` as ISO 8601 UTC: ``2026-05-01T12:00:00.123Z``."""
-    stamp = datetime.fromtimestamp(t + _WALL_OFFSET, timezone.utc)
+    return iso_wall(t + _WALL_OFFSET)
+
+
+def iso_wall(seconds: float) -> str:
+    """Unix time ``seconds`` as ISO 8601 UTC, the one time format of every JSON output."""
+    stamp = datetime.fromtimestamp(seconds, timezone.utc)
     return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["config_dir", "config_file", "data_dir", "runs_dir"]
+__all__ = ["app_state_file", "config_dir", "config_file", "data_dir", "prompt_history_file",
+           "runs_dir"]
 
 APP = "agentdeck"
 
@@ -41,3 +42,12 @@ def runs_dir() -> Path:
     """Folder holding one sub-folder per run."""
     return data_dir() / "runs"
 
+
+def prompt_history_file() -> Path:
+    """The prompts sent from the app, one JSON string a line (``store.app_state``)."""
+    return data_dir() / "prompt-history.jsonl"
+
+
+def app_state_file() -> Path:
+    """What the app remembers between launches: the last system and its fields."""
+    return data_dir() / "app-state.json"

@@ -10,9 +10,11 @@ its ESC is removed with the first chunk, so the rest prints as plain characters.
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
-__all__ = ["neutralize"]
+__all__ = ["json_text", "neutralize"]
 
 # Complete sequences, 7-bit (ESC-introduced) and 8-bit (C1) forms:
 #   CSI  ESC [ params intermediates final       | \x9b ...
@@ -47,3 +49,18 @@ def neutralize(text: str) -> str:
         text = _CR.sub("\n", text)
     text = _SEQUENCE.sub("", text)
     return _CONTROL.sub("", text)
+
+
+_JSON_RAW = re.compile("[\x7f-\x9f]")
+"""The control characters ``json.dumps(ensure_ascii=False)`` leaves raw: DEL and C1 (e.g. CSI);
+it escapes U+0000-U+001F itself, and the newlines of ``indent`` lie outside strings."""
+
+
+def json_text(doc: Any, indent: int | None = None) -> str:
+    """JSON text with non-ASCII kept readable but every control character escaped as \\uXXXX.
+
+    A raw C1 character (U+009B is CSI) acts on a terminal like ESC [ does; escaped, the text
+    is still the same JSON. Outside strings JSON is plain ASCII, so only strings change.
+    """
+    text = json.dumps(doc, ensure_ascii=False, indent=indent)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

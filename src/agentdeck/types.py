@@ -139,6 +139,9 @@ class StreamMetrics:
     """From usage; the number of content/reasoning chunks when the server sent no usage."""
     tokens_per_s: float | None
     """output_tokens / e2e."""
+    itl_gaps: int = 0
+    """How many gaps ``itl_mean`` averages (a run's mean ITL, rebuilt from its requests,
+    weighs each by this)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -69,10 +69,16 @@ def test_history_stays_readable_with_a_broken_config(capsys) -> None:
     assert "no runs yet" in capsys.readouterr().err
 
 
+def test_an_unknown_profile_is_a_configuration_error(capsys) -> None:
+    code, out, err = run_cli(capsys, ["ask", "hello", "--profile", "nope", *FAST])
+    assert code == 3 and out == ""
+    assert one_line(err) == ("agentdeck: configuration: [--profile] no profile named 'nope'; "
+                             "defined profiles: 'demo'")
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--profile", "nope"], "[--profile] no profile named 'nope'; defined profiles: 'demo'"),
         (["--base-url", "localhost:8000/v1"],
          "has no http:// or https:// scheme; did you mean http://localhost:8000/v1?"),
         (["--base-url", "http://127.0.0.1:80OO/v1"],
@@ -82,11 +88,13 @@ def test_history_stays_readable_with_a_broken_config(capsys) -> None:
         (["--base-url", "http:///v1"], "has no host name"),
     ],
 )
-def test_bad_profile_or_base_url_is_a_configuration_error(capsys, flags, message) -> None:
+def test_a_bad_base_url_flag_is_bad_input(capsys, flags, message) -> None:
+    """A flag's bad value is bad input (exit 2), as a target's bad url= is; it was exit 3,
+    labelled "configuration: [--base-url]"."""
     code, out, err = run_cli(capsys, ["ask", "hello", *flags, *FAST])
-    assert code == 3 and out == ""
+    assert code == 2 and out == ""
     line = one_line(err)
-    assert line.startswith("agentdeck: configuration: ") and message in line
+    assert line.startswith("agentdeck: bad input: --base-url: base URL ") and message in line
 
 
 def test_unknown_profile_in_the_environment_names_the_variable(capsys, monkeypatch) -> None:
@@ -176,7 +184,7 @@ def test_max_tokens_is_a_cap_and_a_prompt_beyond_the_window_fails_before_sending
         (["chain", "--file", "{empty}", "what happened?"], "long-text file {empty} is empty"),
         (["chain", "--file", "{text}", "  "], "the question is empty"),
         (["ask", "q", "--context", "{empty}"], "context file {empty} is empty"),
-        (["ask", "q", "--top-p", "0"], "--top-p must be in (0, 1], got 0"),
+        (["ask", "q", "--top-p", "0"], "--top-p: must be greater than 0, found 0.0"),
         (["multi", "-n", "3", "x", "--temperatures", "0.5,-1"],
          "--temperatures must be numbers >= 0"),
         (["multi", "-n", "3", "x", "--concurrency", "0"], "--concurrency must be at least 1"),

@@ -44,7 +44,8 @@ def test_ask_json_is_one_document_without_the_key(capsys, monkeypatch) -> None:
     out, err = capsys.readouterr()
     assert code == 0
     doc = json.loads(out)
-    assert doc["text"] and doc["finish_reason"] == "length" and doc["run_id"]
+    assert doc["text"] and doc["workers"]["agent"]["finish_reason"] == "length" and doc["run_id"]
+    assert "finish_reason" not in doc and "usage" not in doc  # once, under its worker
     everything = out + err + "".join(p.read_text(errors="replace") for p in
                                      Path(os.environ["AGENTDECK_HOME"]).rglob("*") if p.is_file())
     assert "sk-distinctive-secret-1234" not in everything
@@ -56,8 +57,8 @@ def test_ask_json_is_one_document_without_the_key(capsys, monkeypatch) -> None:
         (["ask", "   "], "bad input: the prompt is empty"),
         (["multi", "-n", "0", "x"], "bad input: -n must be between 1 and 10000, got 0"),
         (["multi", "-n", "100000", "x"], "bad input: -n must be between 1 and 10000"),
-        (["ask", "x", "--temperature", "-1"], "bad input: --temperature must be 0 or more"),
-        (["ask", "x", "--max-tokens", "0"], "bad input: --max-tokens must be at least 1"),
+        (["ask", "x", "--temperature", "-1"], "bad input: --temperature: must be at least 0"),
+        (["ask", "x", "--max-tokens", "0"], "bad input: --max-tokens: must be at least 1"),
         (["debate", "x", "--agents", "1"], "bad input: --agents must be between 2 and 16"),
         (["ask", "x", "--json", "--events"], "bad input: --json and --events cannot be combined"),
         (["ask", "x", "--context", "missing.txt"], "bad input: context file missing.txt does not"),

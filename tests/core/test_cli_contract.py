@@ -17,7 +17,7 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 def test_json_is_one_document_with_the_summary_and_each_workers_figures(tmp_path) -> None:
     done = agentdeck("multi", "-n", "3", "What is 6 times 7?", "--aggregate", "vote", "--demo",
                      "--output-dir", str(tmp_path), "--json", *QUICK)
-    assert done.code in (0, 7), done.err
+    assert done.code == 0, done.err
     doc = done.doc
     assert doc["schema"] == 1 and doc["system"] == "multi" and doc["command"] == "multi"
     assert doc["run_id"] == only_run().run_id

@@ -107,7 +107,7 @@ def test_first_token_timeout_still_fails_the_cli_as_a_request_failure(capsys) ->
     lines = [line for line in err.splitlines() if line.startswith("agentdeck: ")]
     assert code == 1
     assert lines[-1].startswith("agentdeck: request failed: no token from ")
-    assert "first_token_timeout=0.3s" in lines[-1]
+    assert "within 0.3s" in lines[-1] and "--first-token-timeout" in lines[-1]
     assert requests == 1  # never retried
     (run,) = RunStore().list_runs()
     assert run.status == "failed"

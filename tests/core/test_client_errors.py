@@ -88,7 +88,7 @@ async def test_404_unknown_model_lists_served_models() -> None:
     assert isinstance(error, ModelNotFoundError)
     assert error.available == ["tiny-llama", "other"]
     assert "Served models: tiny-llama, other" in str(error)
-    assert "does not exist" in str(error)
+    assert "does not exist" in str(error)  # it lists the model: what the server said counts
     assert [r.path for r in srv.requests] == ["/v1/chat/completions", "/v1/models"]
 
 

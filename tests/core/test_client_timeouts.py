@@ -32,7 +32,7 @@ def stalling(before: list, *, headers: bool = True):
 async def test_idle_timeout_raises_stall_with_partial() -> None:
     async with ScriptServer(stalling([chunk_obj(""), chunk_obj("Hi"), chunk_obj(" you")])) as srv:
         async with VLLMModel("m", srv.url, idle_timeout=0.3, max_attempts=3) as model:
-            with pytest.raises(StallError, match="idle_timeout=0.3s") as info:
+            with pytest.raises(StallError, match=r"no chunk for 0.3s \(--idle-timeout or the profile's timeouts.idle\)") as info:
                 await model.complete(MSG)
         await asyncio.wait_for(srv.closed.wait(), 5)
     assert info.value.partial == "Hi you"
@@ -45,7 +45,7 @@ async def test_first_token_timeout_after_headers() -> None:
     Regression: the error said ``body_started=False`` though the role chunk had come."""
     async with ScriptServer(stalling([chunk_obj("")])) as srv:
         async with VLLMModel("m", srv.url, first_token_timeout=0.3, idle_timeout=60) as model:
-            with pytest.raises(FirstTokenTimeoutError, match="first_token_timeout=0.3s") as info:
+            with pytest.raises(FirstTokenTimeoutError, match=r"within 0.3s .*--first-token-timeout or the profile's timeouts.first_token") as info:
                 await model.complete(MSG)
     assert len(srv.requests) == 1
     assert info.value.body_started
@@ -168,7 +168,8 @@ async def test_connect_timeout_is_its_own_error_and_is_retried(full_backlog_port
     async with VLLMModel("m", url, connect_timeout=0.3, max_attempts=2, backoff_base=0.01) as model:
         started = asyncio.get_running_loop().time()
         events = []
-        with pytest.raises(ConnectTimeoutError, match=f"connecting to {url}.* timed out"):
+        setting = r"\(--connect-timeout or the profile's timeouts.connect\)"
+        with pytest.raises(ConnectTimeoutError, match=f"connecting to {url}.* timed out {setting}"):
             async for event in model.stream(MSG):
                 events.append(event)
         elapsed = asyncio.get_running_loop().time() - started

@@ -79,13 +79,23 @@ async def test_two_models_on_one_server_interleaved_with_paired_seeds() -> None:
 
 
 async def test_a_given_seed_is_call_ones_on_every_target_and_a_cap_per_target() -> None:
-    """--seed 100: calls send 100, 101, 102; with a cap of 1 per target both stream at once."""
-    async with ScriptServer(answering(("m",))) as server:
+    """--seed 100: calls send 100, 101, 102; with a cap of 1 per target both targets have a
+    request in flight at once (a cap shared by the run would hold one back), and no more."""
+    hold = asyncio.Event()
+    async with ScriptServer(answering(("m",), hold=hold)) as server:
         model = VLLMModel("m", server.url)
         request = RunRequest("Q?", calls=3, concurrency=1, params=_params(seed=100),
                              options={"targets": ["temperature=0.2", "temperature=0.8"]})
-        result = await get("compare").run(model, request)
+        run = asyncio.ensure_future(get("compare").run(model, request))
+        async with asyncio.timeout(10):
+            while len(chats(server)) < 2:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # time for a third to go out, were the cap not per target
+        in_flight = chats(server)
+        hold.set()
+        result = await run
         await model.close_client()
+    assert sorted(c["temperature"] for c in in_flight) == [0.2, 0.8]
     sent = chats(server)
     assert sorted((c["temperature"], c["seed"]) for c in sent) == [
         (0.2, 100), (0.2, 101), (0.2, 102), (0.8, 100), (0.8, 101), (0.8, 102)]
@@ -99,22 +109,23 @@ async def test_per_target_summaries_live_and_in_run_json() -> None:
     config = SimConfig(**{**FAST, "models": ("a/b:1", "c/d:2")})
     events: list[object] = []
     seen_live: list[int] = []
+    from agentdeck.events import WorkerFinished
+
     async with SimServer(config) as sim:
         model = VLLMModel("a/b:1", sim.base_url)
         system = CompareSystem(model, store=RunStore(), listeners=[events.append])
 
         def watch(event: object) -> None:  # the target's own figures, as the app reads them
-            if isinstance(event, TextDelta) and event.worker_id.startswith("B"):
+            if isinstance(event, WorkerFinished) and event.worker_id.startswith("B"):
                 seen_live.append(system.target_summaries["B"].snapshot()["requests"]["done"])
 
         system.add_listener(watch)
         result = await system.run("Say hi", ["model=a/b:1", "model=c/d:2,temperature=0.5"],
                                   calls=3, max_tokens=6)
         await model.close_client()
-    assert seen_live  # B's live summary existed while B streamed
+    assert seen_live == [1, 2, 3]  # B's live figures count each of B's calls as it ends
     groups = {e.worker_id: e.group for e in events if isinstance(e, WorkerQueued)}
     assert groups == {f"{k}-0{i}": k for k in "AB" for i in (1, 2, 3)}
-    assert [system.target_of("B-02").key, system.target_of("A-01").key] == ["B", "A"]
     assert list(result.summaries) == ["A: a/b:1", "B: c/d:2 temperature=0.5"]
     for figures in result.summaries.values():
         assert figures["requests"] == {"done": 3, "failed": 0, "cancelled": 0}
@@ -166,6 +177,46 @@ async def test_an_unknown_profile_and_too_few_targets_fail_before_any_request() 
         with pytest.raises(Exception, match="no profile named 'nope'"):
             await spec.run(model, RunRequest("Q?", store=False,
                                              options={"targets": ["profile=nope", "model=m"]}))
+        await model.close_client()
+    assert chats(server) == []
+
+
+async def test_one_call_per_target_with_the_same_answer_agrees() -> None:
+    """Regression: with -n 1 no target has a majority of one; the single answers are compared."""
+    async with ScriptServer(answering(("m",))) as server:
+        model = VLLMModel("m", server.url)
+        request = RunRequest("Q?", calls=1, store=False,
+                             options={"targets": ["temperature=0.2", "temperature=0.8"]})
+        result = await get("compare").run(model, request)
+        await model.close_client()
+    assert result.report["agreement"]["agree"] is True
+    assert "targets agree: 42" in result.lines
+    assert "  answer: 42 (the only answer)" in result.lines
+
+
+async def test_a_target_whose_model_is_not_served_fails_before_any_request() -> None:
+    from agentdeck.errors import ModelNotFoundError
+
+    async with ScriptServer(answering(("m",))) as server:
+        model = VLLMModel("m", server.url)
+        request = RunRequest("Q?", calls=2, store=False,
+                             options={"targets": ["model=m", "model=nope"]})
+        with pytest.raises(ModelNotFoundError, match=r"^target 2 \(model=nope\): model 'nope' "
+                                                     r"is not served"):
+            await get("compare").run(model, request)
+        await model.close_client()
+    assert chats(server) == []
+
+
+async def test_an_unreachable_target_is_named_before_any_request() -> None:
+    from agentdeck.errors import TransportError
+
+    async with ScriptServer(answering(("m",))) as server:
+        model = VLLMModel("m", server.url)
+        request = RunRequest("Q?", calls=2, store=False, options={
+            "targets": ["model=m", "url=http://127.0.0.1:9/v1,model=m"]})
+        with pytest.raises(TransportError, match=r"^target 2 \(url=http://127.0.0.1:9/v1"):
+            await get("compare").run(model, request)
         await model.close_client()
     assert chats(server) == []
 

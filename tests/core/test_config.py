@@ -17,7 +17,12 @@ from agentdeck.config.settings import (
     save_settings,
     set_profile,
 )
-from agentdeck.errors import AgentDeckError, ConfigError, ProfileNotFoundError
+from agentdeck.errors import (
+    AgentDeckError,
+    ConfigError,
+    InputError,
+    ProfileNotFoundError,
+)
 
 LOCAL = """\
 default_profile = "local"
@@ -256,11 +261,17 @@ def test_bad_environment_values(env: dict, message: str) -> None:
     assert message in str(info.value)
 
 
-def test_bad_flag_values() -> None:
-    with pytest.raises(ConfigError, match=r"\[--max-tokens\] .*at least 1"):
+def test_bad_flag_values_are_bad_input_in_one_wording() -> None:
+    """A flag's value is the user's input, not the config's: InputError, worded as the file's
+    checks word it (the CLI used to check ranges itself, in other words)."""
+    with pytest.raises(InputError, match=r"^--max-tokens: must be at least 1, found 0$"):
         load_settings(flags={"max_tokens": 0}, env={})
-    with pytest.raises(ConfigError, match=r"\[--temperature\] must be at least 0"):
+    with pytest.raises(InputError, match=r"^--temperature: must be at least 0, found -0.5$"):
         load_settings(flags={"temperature": -0.5}, env={})
+    with pytest.raises(InputError, match=r"^-o top_p: must be at most 1, found 2.0$"):
+        load_settings(flags={"params": {"top_p": 2}}, env={})
+    with pytest.raises(InputError, match=r"^--base-url: base URL 'foo' has no http"):
+        load_settings(flags={"base_url": "foo"}, env={})
 
 
 @pytest.mark.parametrize(

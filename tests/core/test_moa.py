@@ -109,3 +109,18 @@ def test_the_moa_command_streams_the_aggregators_answer(capsys) -> None:
 def test_moa_refuses_inputs_outside_its_limits(capsys, flags, message) -> None:
     assert main(["moa", *flags, "hi"]) == 2
     assert message in capsys.readouterr().err
+
+
+async def test_the_users_system_prompt_reaches_every_layer_and_the_aggregator() -> None:
+    """Regression: ``--system`` was dropped after layer 1 (later layers send a system message
+    of their own, and the run's was only added to messages without one)."""
+    request = RunRequest("Why?", params=GenerationParams(max_tokens=8), calls=2, rounds=2,
+                         store=False, system_prompt="Answer in French.")
+    async with sim_model() as (_, model):
+        result = await registry.get("moa").run(model, request)
+    assert result.status == "done"
+    for messages, _ in model.sent:
+        head = system_message(messages)
+        assert head.startswith("Answer in French.")
+    later = [system_message(m) for m, _ in model.sent[2:]]
+    assert all(AGGREGATE_AND_SYNTHESIZE in text for text in later)

@@ -91,7 +91,7 @@ async def test_vote_counts_identical_answers(tmp_path: Path) -> None:
     assert agg is not None and agg.error is None and agg.vote is not None
     assert list(agg.vote.counts.values()) == [3, 1]
     majority = multi.last_result.outcomes["call_1"].content
-    assert agg.chosen == "call_1" and agg.answer in majority
+    assert agg.chosen == "call-01" and agg.answer in majority  # the call's one id
 
 
 @pytest.mark.parametrize("mode", ["select", "synthesize"])
@@ -227,7 +227,7 @@ async def test_select_returns_the_response_the_reply_names(tmp_path: Path) -> No
         await multi.run("Name a French city", 3, str(tmp_path), "o", aggregate="select")
     outcomes = multi.last_result.outcomes
     agg = multi.last_result.aggregate
-    assert agg.error is None and agg.chosen == "call_2"
+    assert agg.error is None and agg.chosen == "call-02"
     assert agg.answer == outcomes["call_2"].content != ""
     assert len({o.content for o in outcomes.values()}) == 3  # three different answers to pick from
     info = RunStore().load_run(multi.last_run_id)

@@ -38,7 +38,7 @@ def test_a_non_finite_flag_exits_2_before_sending(capsys, flag: str, value: str)
         requests = sim.stats.requests
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and requests == 0
-    assert f"{flag} must be a finite number, got {value}" in err
+    assert f"{flag}: must be a finite number, found {value}" in err
 
 
 @pytest.mark.parametrize(

@@ -174,6 +174,10 @@ REFUSED = {
                  "option 'b': its flag --a is declared twice"),
     "reserved.py": ("mine", ", options=(Option('model', '--llm'),)",
                     "option 'model': that name is one of the command line's own"),
+    "system.py": ("mine", ", options=(Option('s', '--system'),)",
+                  "option 's': its flag --system is one of agentdeck's own"),
+    "yes.py": ("mine", ", options=(Option('y', '--yes', kind='switch'),)",
+               "option 'y': its flag --yes is one of agentdeck's own"),
 }
 
 
@@ -287,20 +291,20 @@ def test_a_plugin_raising_mid_run_fails_its_run_with_the_traceback_in_run_json(
 
 def test_a_run_a_plugin_left_open_when_it_raised_is_finished_as_failed(isolated_home,
                                                                       capsys) -> None:
-    """A plugin that opens a run and raises outside ``_drive`` would leave run.json running."""
+    """A plugin that opens a run and raises outside ``drive`` would leave run.json running."""
     write_plugin(isolated_home, "open.py", textwrap.dedent("""\
         from agentdeck.systems.base import Orchestrator
         from agentdeck.systems.registry import SystemSpec
 
         class Open(Orchestrator):
             async def run_request(self, request):
-                self._open_run(params={}, prompts={"prompt": request.prompt}, workers=("w",))
-                raise LookupError("forgot _drive")
+                self.open_run(request, params={}, workers=("w",))
+                raise LookupError("forgot drive")
 
         SYSTEMS = [SystemSpec("open", "Open", "opens a run", lambda m, r: Open(m, store=r.store))]
     """))
     assert main(["run", "open", "--demo", "-q", "hi"]) == 1
-    assert "LookupError: forgot _drive; the traceback is in" in capsys.readouterr().err
+    assert "LookupError: forgot drive; the traceback is in" in capsys.readouterr().err
     (info,) = RunStore().list_runs()
     assert info.status == "failed" and info.manifest["error"]["kind"] == "LookupError"
 
@@ -334,14 +338,105 @@ async def test_a_plugin_whose_make_raises_or_that_answers_nonsense_is_a_plugin_e
 
 
 def test_the_flags_a_plugin_may_not_take_are_the_command_lines_own() -> None:
-    """``spec_check`` keeps its own copy of the run commands' flags (systems/ cannot import
-    cli/); this keeps it true."""
-    from agentdeck.cli import _common
+    """Every flag a run command has that is not its system's own is refused to a plugin:
+    the common ones and those added per command (``--system``, a chain's ``--yes``)."""
+    from agentdeck.cli import build_parser
     from agentdeck.systems.spec_check import CLI_FLAGS, RESERVED_NAMES
 
-    actions = [a for a in _common()._actions if a.option_strings]
-    assert {f for a in actions for f in a.option_strings} | {"-h", "--help"} == CLI_FLAGS
-    assert {a.dest for a in actions} <= RESERVED_NAMES
+    sub = next(a for a in build_parser()._actions if a.choices and "chain" in a.choices)
+    for command in ("chain", "multi", "compare", "ask"):
+        specs = [s for s in registry.specs() if (s.command or s.key) == command]
+        declared = {o.flag for s in specs for o in s.inputs() if o.name != "system_prompt"}
+        declared |= {s.attachment.flag for s in specs if s.attachment.flag}
+        actions = [a for a in sub.choices[command]._actions if a.option_strings]
+        own = [a for a in actions if not set(a.option_strings) & declared]
+        assert {f for a in own for f in a.option_strings} <= CLI_FLAGS
+        assert {a.dest for a in own} <= RESERVED_NAMES | {"help"}
+    assert {"--system", "--yes"} <= CLI_FLAGS
+
+
+def test_system_reaches_every_request_of_a_plugin(isolated_home, capsys) -> None:
+    """Regression: --system was refused for every plugin (the front end looked for the
+    attribute on the plugin's wrapper); it is the request's now, for any system."""
+    write_plugin(isolated_home, "twice.py", TWICE)
+    assert main(["run", "twice", "--system", "Be brief.", "--demo", "-q", "--max-tokens", "4",
+                 "hi"]) == 0, capsys.readouterr().err
+    (info,) = RunStore().list_runs()
+    assert info.status == "done" and info.prompts["system"] == "Be brief."
+
+
+AFTER_DRIVE = textwrap.dedent("""\
+    from agentdeck.systems.base import Orchestrator
+    from agentdeck.systems.registry import SystemSpec
+
+    class After(Orchestrator):
+        async def run_request(self, request):
+            if request.prompt == "none":
+                raise LookupError("before any run")
+            run = self.open_run(request, params={}, workers=("w",))
+            ask = [{"role": "user", "content": request.prompt}]
+
+            async def body():
+                return "done", await run.run_one("w", ask, request.params.to_body())
+
+            await self.drive(run, body)
+            raise LookupError("after drive")
+
+    SYSTEMS = [SystemSpec("after", "After", "raises after drive",
+                          lambda m, r: After(m, store=r.store))]
+""")
+
+
+async def test_a_plugin_raising_after_drive_keeps_its_traceback_in_its_own_run(
+        isolated_home) -> None:
+    """Regression: the message pointed at a traceback never written (the run had finished),
+    and a call that opened no run blamed the previous run's folder."""
+    from systems_support import FAST
+
+    from agentdeck.client.vllm import VLLMModel
+    from agentdeck.errors import PluginError
+    from agentdeck.sim import SimConfig, SimServer
+    from agentdeck.systems.registry import RunRequest
+
+    write_plugin(isolated_home, "after.py", AFTER_DRIVE)
+    assert plugins.discover() == ()
+    spec = registry.get("after")
+    async with SimServer(SimConfig(**FAST)) as sim:
+        model = VLLMModel("sim-model", sim.base_url)
+        system = spec.make(model, RunRequest("hi", store=True))
+        with pytest.raises(PluginError, match="LookupError: after drive; the traceback is in "
+                                              ) as raised:
+            await system.run_request(RunRequest("hi", store=True))
+        (info,) = RunStore().list_runs()
+        assert f"{info.dir}{os.sep}run.json" in str(raised.value)
+        assert info.manifest["error"]["kind"] == "LookupError"
+        assert "after drive" in info.manifest["error"]["traceback"]
+        with pytest.raises(PluginError, match="LookupError: before any run$"):
+            await system.run_request(RunRequest("none", store=True))
+        await model.close_client()
+
+
+async def test_moa_passes_the_checks_and_the_guard_a_plugin_goes_through() -> None:
+    """MoA is built as a plugin would be: its spec passes ``check_spec`` and it runs guarded."""
+    from systems_support import FAST
+
+    from agentdeck.client.vllm import VLLMModel
+    from agentdeck.sim import SimConfig, SimServer
+    from agentdeck.systems.guard import Guarded, guarded
+    from agentdeck.systems.registry import RunRequest
+    from agentdeck.systems.spec_check import check_spec
+
+    spec = registry.get("moa")
+    assert check_spec(spec) == ""
+    request = spec.prepare(RunRequest("Say hi", calls=2, rounds=1, store=False))
+    async with SimServer(SimConfig(**FAST)) as sim:
+        model = VLLMModel("sim-model", sim.base_url)
+        system = guarded(spec, "built-in", "")(model, request)
+        assert isinstance(system, Guarded)
+        result = await system.run_request(request)
+        await model.close_client()
+    assert result.status == "done" and result.answer
+    assert set(result.workers) == {"l1-p1", "l1-p2", "agg"}
 
 
 def test_a_number_option_reads_a_finite_number_within_its_limits() -> None:

@@ -101,12 +101,12 @@ def test_show_latest_prints_summary_workers_and_vote_and_text(tmp_path: Path) ->
 
 
 def test_show_says_what_select_picked_and_a_debates_final_answer() -> None:
-    picked = AggregateResult("select", "Answer: 42", chosen="call_2",
-                             inputs=("call_1", "call_2"))
+    picked = AggregateResult("select", "Answer: 42", chosen="call-02",
+                             inputs=("call-01", "call-02"))
     rid = seed_multi({"call-01": "Answer: 41", "call-02": "Answer: 42"},
                      result=MultiResult(files={}, aggregate=picked))
     out = cli("runs", "show", rid).stdout
-    assert "select: picked call_2\nAnswer: 42\n" in out
+    assert "select: picked call-02\nAnswer: 42\n" in out
 
     vote = majority_vote(["Answer: 42", "Answer: 42"])
     debate = DebateResult(["Answer: 42", "Answer: 42"], vote=vote)
@@ -138,12 +138,18 @@ def test_retry_runs_the_failed_and_cancelled_calls_into_the_same_run(tmp_path: P
     rid = seed_multi({"call-01": "Answer: 42", "call-02": None, "call-03": "Answer: 42",
                       "call-04": None}, cancelled=("call-04",), aggregate="vote",
                      output_dir=str(folder))
+    calls = {f"call-0{i}": {"file": f"output_{i}.txt", "status": "done", "chars": 0}
+             for i in range(1, 5)}
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps(  # the folder says this run wrote it
+        {"schema": 1, "sets": {"output": {"run_id": rid, "status": "partial", "calls": calls}}}))
     before = RunStore().load_run(rid).read_text("call-01")
 
     proc = cli("runs", "retry", rid, "--demo")
     assert proc.returncode == 0, proc.stderr
     assert "retrying run" in proc.stderr and "call-02, call-04" in proc.stderr
-    assert "requests   4 done, 0 failed, 0 cancelled" in proc.stdout
+    assert "requests   4 done, 0 failed, 0 cancelled" in proc.stderr  # as a run command's
+    assert "vote: 42" in proc.stdout
     info = RunStore().load_run(rid)
     assert info.status == "done" and len(RunStore().list_runs()) == 1
     assert [e["status"] for e in info.workers] == ["done"] * 4
@@ -161,6 +167,41 @@ def test_retry_runs_the_failed_and_cancelled_calls_into_the_same_run(tmp_path: P
     again = cli("runs", "retry", rid, "--demo")
     assert again.returncode == 0
     assert one_line(again.stderr) == f"agentdeck: nothing to retry: every call of run {rid} is done"
+
+
+def test_retry_writes_no_output_folder_that_does_not_name_the_run(tmp_path: Path) -> None:
+    """Regression: a folder whose manifest was gone (or never written) was written into."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "output_2.txt").write_text("someone else's")
+    rid = seed_multi({"call-01": "Answer: 42", "call-02": None}, output_dir=str(folder))
+    proc = cli("runs", "retry", rid, "--demo")
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "output_2.txt").read_text() == "someone else's"
+    assert "the retried calls are kept in the run folder only" in " ".join(proc.stderr.split())
+
+
+def test_a_retry_that_fails_says_so_and_exits_non_zero() -> None:
+    """Regression: a retry whose calls failed again exited 0 with no error line; and the
+    server it went to was not said when it was not the run's."""
+    rid = seed_multi({"call-01": "Answer: 42", "call-02": None})
+    proc = cli("runs", "retry", rid, "--base-url", "http://127.0.0.1:1/v1", "--model", "m",
+               "--json", "--connect-timeout", "2")
+    assert proc.returncode not in (0, 2), proc.stderr
+    err = " ".join(proc.stderr.split())
+    assert "retrying against http://127.0.0.1:1/v1; the run used http://127.0.0.1:9/v1" in err
+    assert "agentdeck: 1 of 2 calls failed" in err
+    doc = json.loads(proc.stdout)  # a run command's document
+    assert doc["schema"] == 1 and doc["run_id"] == rid and doc["status"] == "partial"
+    assert set(doc["workers"]) == {"call-01", "call-02"} and doc["error"]["exit_code"]
+
+
+def test_retry_refuses_a_compare_run_with_the_reason() -> None:
+    rec = RunStore().create_run(system="compare", prompts={"prompt": "q"})
+    rec.close()
+    proc = cli("runs", "retry", rec.run_id, "--demo")
+    assert proc.returncode == 2
+    assert "a compare run's calls go to several targets" in " ".join(proc.stderr.split())
 
 
 def test_retry_refuses_a_run_whose_calls_depend_on_each_other() -> None:
@@ -183,7 +224,7 @@ def test_export_markdown_and_json(tmp_path: Path) -> None:
                  "## Summary", "requests   1 done, 1 failed"):
         assert part in text
     target = tmp_path / "run.json"
-    out = cli("runs", "export", rid, "--format", "json", "-o", str(target))
+    out = cli("runs", "export", rid, "--format", "json", "--output", str(target))
     assert out.returncode == 0 and out.stdout == "" and str(target) in out.stderr
     doc = json.loads(target.read_text())
     assert doc["schema"] == 1 and doc["manifest"]["run_id"] == rid
@@ -242,12 +283,12 @@ def test_output_folder_is_replaced_as_a_set_with_a_manifest(tmp_path: Path) -> N
     assert first.returncode == 0, first.stderr
     (folder / "notes.txt").write_text("mine")
     second = cli("multi", "-n", "2", "hi [[sim fault=error after=2 times=1]]", "--output-dir",
-                 str(folder), *FAST)
+                 str(folder), "--demo", "--max-tokens", "6")  # no -q: the note is on stderr
     assert second.returncode == 7, second.stderr
     assert sorted(p.name for p in folder.iterdir()) == [
         "manifest.json", "notes.txt", "output_1.txt", "output_2.txt"]
-    assert (f"removed 2 files of an earlier run from {folder}: output_3.txt, output_4.txt"
-            in second.stdout)
+    removed = f"removed 2 files of an earlier run from {folder}: output_3.txt, output_4.txt"
+    assert f"agentdeck: {removed}" in second.stderr and "removed" not in second.stdout
     doc = json.loads((folder / "manifest.json").read_text())
     newest = RunStore().list_runs()[0]
     entry = doc["sets"]["output"]

@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agentdeck.cli.output import Output, Progress
+from agentdeck.cli.output import Output
+from agentdeck.cli.progress import Progress
 from agentdeck.errors import StallError
 from agentdeck.events import (
     FirstToken,

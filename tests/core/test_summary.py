@@ -173,3 +173,22 @@ def test_the_series_keeps_the_latest_hour() -> None:
     assert len(s.series) == SERIES_SECONDS
     assert s.series[-1] == 2
     assert sum(s.series) == 2  # second 5 fell out of the window
+
+
+def test_a_rebuilt_itl_mean_weighs_each_request_by_its_gaps() -> None:
+    """Regression: the rebuilt mean weighed a request by output_tokens - 1, which is not its
+    gap count when chunks carry several tokens."""
+    entries = [
+        {"id": "a", "status": "done", "usage": {"prompt_tokens": 5},
+         "metrics": {"output_tokens": 100, "itl_mean": 0.01, "itl_gaps": 10, "ttft": 0.1,
+                     "tpot": 0.01, "e2e": 1.0}},
+        {"id": "b", "status": "done", "usage": {"prompt_tokens": 5},
+         "metrics": {"output_tokens": 3, "itl_mean": 0.05, "itl_gaps": 2, "ttft": 0.2,
+                     "tpot": 0.05, "e2e": 0.3}},
+        {"id": "c", "status": "failed"},
+    ]
+    snapshot = RunSummary.from_entries(entries, wall_s=2.0).snapshot()
+    assert snapshot["itl_s"]["mean"] == pytest.approx((0.01 * 10 + 0.05 * 2) / 12)
+    assert snapshot["itl_s"]["p50"] is None and snapshot["rebuilt"]
+    assert snapshot["requests"] == {"done": 2, "failed": 1, "cancelled": 0}
+    assert snapshot["output_tokens"] == 103 and snapshot["ttft_s"]["p50"] == pytest.approx(0.15)

@@ -42,7 +42,11 @@ def make_app(
     return AgentDeckApp(settings, demo=demo, sim_config=sim_config)
 
 
-CONTROL_CHARS = {"ctrl+s": "\x13", "enter": "\r", "down": None, "up": None}
+CONTROL_CHARS = {
+    "ctrl+s": "\x13", "enter": "\r", "down": None, "up": None, "tab": "\t", "shift+tab": None,
+    "escape": "\x1b", "question_mark": "?", "f1": None, "f2": None, "ctrl+g": "\x07",
+    "ctrl+q": "\x11", "ctrl+t": "\x14", "ctrl+o": "\x0f", "f6": None, "shift+f6": None,
+}
 
 
 def burst(app: AgentDeckApp, *keys: str) -> None:

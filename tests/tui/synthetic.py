@@ -15,6 +15,7 @@ from agentdeck.errors import ConnectError
 from agentdeck.events import (
     FirstToken,
     Retrying,
+    RunFinished,
     RunStarted,
     StepFinished,
     StepStarted,
@@ -25,6 +26,7 @@ from agentdeck.events import (
     WorkerStarted,
 )
 from agentdeck.store.runs import RunStore
+from agentdeck.store.summary import RunSummary
 from agentdeck.tui.app import AgentDeckApp
 from agentdeck.tui.live import LiveRun
 from agentdeck.tui.screens.main import MainScreen
@@ -64,6 +66,8 @@ class FixedConnection:
     """Stands in for the app's ``Connection`` in snapshots: connected, healthy, no sockets."""
 
     demo = False
+    uses_sim = False
+    picked_first = False
     sim = None
     model = FixedModel()
     profile_name = "gpu-box"
@@ -86,21 +90,22 @@ def fixed_app(tmp: Path) -> AgentDeckApp:
     return app
 
 
-def _stream(live: LiveRun, wid: str, text: str, start: float, rate: float = 50.0) -> float:
+def _stream(live: Any, wid: str, text: str, start: float, rate: float = 50.0,
+            ttft: float = 0.3) -> float:
     """Feed ``text`` word by word at ``rate`` tokens/s; return the time of the last piece."""
     t = start
     live(WorkerStarted("run", wid, t=t))
-    t += 0.3
-    live(FirstToken("run", wid, ttft=0.3, t=t))
+    t += ttft
+    live(FirstToken("run", wid, ttft=ttft, t=t))
     for word in text.split(" "):
         live(TextDelta("run", wid, word + " ", "", t))
         t += 1 / rate
     return t
 
 
-def _done(live: LiveRun, wid: str, t: float, tokens: int) -> None:
+def _done(live: Any, wid: str, t: float, tokens: int, ttft: float = 0.3) -> None:
     metrics = StreamMetrics(
-        ttft=0.3,
+        ttft=ttft,
         e2e=t - T0,
         itl_mean=0.02,
         itl_p99=0.05,
@@ -192,3 +197,84 @@ async def show(pilot: Any, live: LiveRun, system: str, prompt: str = "") -> None
         await pilot.pause(0.06)
         screen.flush_frame()
     await pilot.pause()
+
+
+class Tee:
+    """One listener feeding a run's events to its fold and to its summary, as ``Run`` does."""
+
+    def __init__(self) -> None:
+        self.live = LiveRun()
+        self.summary = RunSummary()
+
+    def __call__(self, event: Any) -> None:
+        self.summary(event)
+        self.live(event)
+
+
+def _calls(tee: Tee, run_id: str, texts: list[str], ttfts: list[float] | None = None) -> None:
+    """Multi-call workers ``call-01``... that each stream and finish one of ``texts``."""
+    ids = [f"call-0{i}" for i in range(1, len(texts) + 1)]
+    tee(RunStarted(run_id, "multi", tuple(ids), t=T0))
+    for i, (wid, text) in enumerate(zip(ids, texts)):
+        tee(WorkerQueued("run", wid, f"call {i + 1}", t=T0))
+        ttft = ttfts[i] if ttfts else 0.3
+        t = _stream(tee, wid, text, T0 + 0.2 * i, ttft=ttft)
+        _done(tee, wid, t, len(text.split(" ")), ttft=ttft)
+
+
+def vote_run() -> LiveRun:
+    """Five calls voted on: 42 three times, 41 and 40 once; the run is done."""
+    tee = Tee()
+    finals = ["42", "41", "42", "40", "42"]
+    _calls(tee, "20261125-190002-multi-5c11aa",
+           [f"Six sevens: 6 x 7 = {a}. Checked twice.\n\nAnswer: {a}" for a in finals])
+    tee(StepStarted("run", 1, 1, "vote", "aggregate", t=T0 + 6))
+    tee(StepFinished("run", 1, "42", "aggregate", t=T0 + 6))
+    tee(RunFinished("run", "done", t=T0 + 6))
+    return tee.live
+
+
+def select_run() -> LiveRun:
+    """Three calls and a judge that named the second response; the run is done."""
+    tee = Tee()
+    paragraphs = ESSAY.split("\n\n")
+    _calls(tee, "20261125-190104-multi-9e0b21", paragraphs)
+    tee(StepStarted("run", 1, 1, "select", "aggregate", t=T0 + 6))
+    tee(WorkerQueued("run", "aggregate", "select", step=1, t=T0 + 6))
+    t = _stream(tee, "aggregate", "The most consistent response is Response 2", T0 + 6)
+    _done(tee, "aggregate", t, 7)
+    tee(StepFinished("run", 1, paragraphs[1], "aggregate", t=t))
+    tee(RunFinished("run", "done", t=t))
+    return tee.live
+
+
+def debate_run() -> LiveRun:
+    """Three seats, one revision: 42, 41, 42, then all three say 42; the run is done."""
+    tee = Tee()
+    ids = tuple(f"seat{s}-r{r}" for r in range(2) for s in range(1, 4))
+    tee(RunStarted("20261125-190230-debate-d3b4e5", "debate", ids, t=T0))
+    said = {0: ["42", "41", "42"], 1: ["42", "42", "42"]}
+    for r in range(2):
+        tee(StepStarted("run", r + 1, 2, f"round {r}: " + ("independent answers" if r == 0
+                                                           else "revision 1"), t=T0 + 3 * r))
+        for s in range(1, 4):
+            wid = f"seat{s}-r{r}"
+            tee(WorkerQueued("run", wid, f"seat {s} round {r}", step=r + 1, t=T0 + 3 * r))
+            text = f"Seat {s} works it out: 6 x 7 = {said[r][s - 1]}.\n\nAnswer: {said[r][s - 1]}"
+            t = _stream(tee, wid, text, T0 + 3 * r)
+            _done(tee, wid, t, 12)
+        tee(StepFinished("run", r + 1, "round text", t=T0 + 3 * r + 2))
+    tee(RunFinished("run", "done", t=T0 + 6))
+    return tee.live
+
+
+def stats_run() -> Tee:
+    """Eight calls mid-run, TTFTs spread from 0.1 s to 1.5 s: a live summary to chart."""
+    tee = Tee()
+    texts = [ESSAY[: 120 + 40 * i] for i in range(8)]
+    _calls(tee, "20261125-190300-multi-0f1e2d", texts[:6],
+           ttfts=[0.1, 0.2, 0.2, 0.3, 0.6, 1.5])
+    for i, wid in ((7, "call-07"), (8, "call-08")):
+        tee(WorkerQueued("run", wid, f"call {i}", t=T0))
+        _stream(tee, wid, texts[i - 1], T0 + 1, rate=30, ttft=0.4)
+    return tee

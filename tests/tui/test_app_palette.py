@@ -48,8 +48,8 @@ def render(server: ServerStatus) -> str:
 def test_vllm_gauges_show_only_when_the_server_exports_them() -> None:
     plain_server = render(ServerStatus(healthy=True, latency_ms=12))
     assert "12ms" in plain_server
-    assert "run " not in plain_server and "KV" not in plain_server
+    assert "vLLM:" not in plain_server and "KV" not in plain_server
     vllm = render(ServerStatus(healthy=True, latency_ms=3, running=7, waiting=2, kv_cache=0.5))
-    assert "run 7 wait 2" in vllm and "KV 50%" in vllm
+    assert "vLLM: 7 running, 2 waiting" in vllm and "KV 50%" in vllm
     down = render(ServerStatus(healthy=False, error="ConnectError"))
     assert "ConnectError" in down

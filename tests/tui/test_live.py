@@ -38,20 +38,23 @@ def test_a_worker_goes_through_every_state_in_order() -> None:
     assert buf.title == "call 1"
     live(WorkerStarted(RUN, "call-01", t=10.0))
     assert buf.state is WorkerState.WAITING
-    live(Retrying(1, 3, 0.5, "503 Service Unavailable", run_id=RUN, worker_id="call-01"))
+    live(Retrying(1, 3, 0.5, "503 Service Unavailable", t=10.0, run_id=RUN,
+                  worker_id="call-01"))
     assert buf.state is WorkerState.RETRYING and buf.state_text == "retrying 1/3"
-    live(FirstToken(RUN, "call-01", ttft=0.25, t=10.25))
-    assert buf.state is WorkerState.STREAMING and buf.ttft == 0.25
-    live(delta("call-01", "Hello", t=10.25))
-    live(delta("call-01", ", world", t=11.25))
-    live(delta("call-01", "!", t=12.25))
+    live(FirstToken(RUN, "call-01", ttft=0.75, t=10.75))
+    # TTFT from the request that streamed (sent after the 0.5 s back-off); the retry apart
+    assert buf.state is WorkerState.STREAMING and buf.ttft == 0.25 and buf.retrying_s == 0.5
+    live(delta("call-01", "Hello", t=10.75))
+    live(delta("call-01", ", world", t=11.75))
+    live(delta("call-01", "!", t=12.75))
     assert buf.text == "Hello, world!"
     assert buf.tokens == 3
     assert buf.tokens_per_s == 1.0  # two gaps of one second after the first token
-    metrics = StreamMetrics(0.2, 2.0, None, None, None, 42, 21.0)
+    metrics = StreamMetrics(0.2, 2.25, None, None, 0.05, 42, 42 / 2.25)
     live(WorkerFinished(RUN, "call-01", "stop", Usage(completion_tokens=42), metrics))
     assert buf.state is WorkerState.DONE
-    assert buf.tokens == 42 and buf.tokens_per_s == 21.0 and buf.ttft == 0.2
+    # decode speed (1 / TPOT), not tokens over the whole request (18.7 tok/s)
+    assert buf.tokens == 42 and buf.tokens_per_s == 20.0 and buf.ttft == 0.2
 
 
 def test_failed_and_cancelled_workers_keep_their_text_and_reason() -> None:
@@ -173,3 +176,43 @@ def test_the_status_and_the_frame_rate_follow_the_counts_through_a_retry() -> No
     live(WorkerQueued(RUN, "call-00"))  # retried: no longer done
     assert live.state_text() == "3/20 done"
     assert screen.in_flight_summary() == "multi run-1: 17 of 20 workers going."
+
+
+def test_the_status_figures_restart_with_a_retried_worker() -> None:
+    """Before: a retried worker streamed under the old run's average (or a rate over the idle
+    time since the run ended); now the rate restarts and the idle time is not counted."""
+    live = LiveRun()
+    live(RunStarted(RUN, "multi", ("call-01",), t=0.0))
+    live(WorkerQueued(RUN, "call-01", "call 1", t=0.0))
+    live(WorkerStarted(RUN, "call-01", t=0.0))
+    for i in range(100):
+        live(delta("call-01", "x", t=i / 10))
+    live(WorkerFailed(RUN, "call-01", RuntimeError("cut"), t=10.0))
+    live(RunFinished(RUN, "partial", t=10.0))
+    assert live.figures(t=50.0) == "10s · 100 tok · 10 tok/s"  # average over the run
+    live(WorkerQueued(RUN, "call-01", "call 1", t=100.0))  # retried 90 s later
+    live(WorkerStarted(RUN, "call-01", t=100.0))
+    assert live.tokens_per_s(t=100.0) == 0.0
+    for i in range(40):
+        live(delta("call-01", "y", t=100 + i / 40))
+    assert live.tokens_per_s(t=101.0) == 40.0  # the retry's own rate, not since t=10
+    assert live.figures(t=101.0) == "11s · 40 tok · 40 tok/s"  # 10 s + 1 s, the new attempt
+    live(WorkerFinished(RUN, "call-01", "stop", None, None, t=102.0))
+    live(RunFinished(RUN, "done", t=102.0))
+    assert live.elapsed(t=500.0) == 12.0
+
+
+def test_a_card_shows_decode_speed_and_time_queued_apart() -> None:
+    """Before: "40 tok · 2.5 tok/s · TTFT 15.88s" counted the time queued in the rate."""
+    from agentdeck.tui.widgets.worker_card import card_stats
+
+    live = LiveRun()
+    live(WorkerQueued(RUN, "call-09", "call 9", t=0.0))
+    live(WorkerStarted(RUN, "call-09", t=14.0))  # 14 s waiting for a concurrency slot
+    assert card_stats(live.buffers["call-09"]) == "waiting for first token · queued 14.0s"
+    live(FirstToken(RUN, "call-09", ttft=0.5, t=14.5))
+    for i in range(40):
+        live(delta("call-09", "z", t=14.5 + i * 0.05))
+    metrics = StreamMetrics(0.5, 2.45, 0.05, 0.05, 0.05, 40, 40 / 2.45)
+    live(WorkerFinished(RUN, "call-09", "stop", Usage(completion_tokens=40), metrics, t=16.45))
+    assert card_stats(live.buffers["call-09"]) == "40 tok · 20.0 tok/s · TTFT 0.50s · queued 14.0s"

@@ -21,7 +21,7 @@ async def test_a_registered_toy_system_is_picked_and_run_in_the_app() -> None:
             screen = await connected(pilot)
             picker = screen.query_one(SystemPicker)
             assert "Relay" in str(screen.query_one("#empty").render())
-            picker.system = "debate"
+            picker.system = registry.specs()[-2].key  # the last built-in
             await pilot.press("ctrl+t")  # the next system after the built-ins
             assert picker.system == "relay"
             assert picker.query_one("#group-num_calls").display  # its declared count
@@ -58,7 +58,7 @@ async def test_picking_a_system_fills_n_and_rounds_with_what_it_declares(isolate
             assert picked(picker) == ("3", "2")
             picker.system = "multi"
             assert picked(picker)[0] == "4"
-            picker.system = "debate"
+            picker.system = registry.specs()[-2].key  # the last built-in
             await pilot.press("ctrl+t")  # the next system: relay
             assert picker.system == "relay" and picked(picker)[0] == "2"
             live = await send(pilot, "Say hi", "relay")  # n as the picker filled it
@@ -69,7 +69,8 @@ async def test_picking_a_system_fills_n_and_rounds_with_what_it_declares(isolate
         registry.unregister(RELAY.key)
 
 
-async def test_a_num_calls_the_user_set_is_n_where_the_system_takes_it(isolated_home) -> None:
+async def test_a_num_calls_the_user_set_is_multi_calls_n_only(isolated_home) -> None:
+    """Issue 14.5: ``[ui] num_calls`` is Multi-call's n; debate seats keep their own default."""
     config = isolated_home / "config" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text("[ui]\nnum_calls = 8\n")
@@ -82,6 +83,6 @@ async def test_a_num_calls_the_user_set_is_n_where_the_system_takes_it(isolated_
             for key in ("multi", "debate", "relay"):
                 picker.system = key
                 found[key] = picked(picker)[0]
-            assert found == {"multi": "8", "debate": "8", "relay": "2"}  # relay: 1 to 3 legs
+            assert found == {"multi": "8", "debate": "3", "relay": "2"}  # relay: 1 to 3 legs
     finally:
         registry.unregister(RELAY.key)

@@ -1,4 +1,4 @@
-"""Snapshots of the main views at 80x24 and 160x48, from synthetic runs (no sockets, frozen clock).
+"""Snapshots of the main views at 60x20, 80x24 and 160x48, from synthetic runs (no sockets, frozen clock).
 
 Update after a deliberate UI change with ``pytest tests/tui/test_snapshots.py --snapshot-update``
 and look at the SVGs in ``__snapshots__`` before committing them.
@@ -15,7 +15,10 @@ from agentdeck.tui import live as live_module
 from agentdeck.tui.screens.quit import QuitScreen
 from agentdeck.tui.widgets.worker_grid import WorkerGrid
 
-SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
+SIZES = [pytest.param((60, 20), id="60x20"), pytest.param((80, 24), id="80x24"),
+         pytest.param((160, 48), id="160x48")]
+"""The smallest size the app promises (issue 14: every field shows, quit and help stay in the
+footer), the classic terminal, and a large one."""
 
 
 @pytest.fixture(autouse=True)

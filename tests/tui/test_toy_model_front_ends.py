@@ -74,7 +74,7 @@ def test_the_cli_runs_multi_on_the_toy(toys: list[Toy], capsys, tmp_path, monkey
     texts = sorted(run.read_text(str(w["id"])).strip() for w in run.workers)
     assert texts == ["Toy answer 1.", "Toy answer 2.", "Toy answer 3."]
     printed = [line.split(": ", 1) for line in out.splitlines()]
-    assert [worker for worker, _ in printed] == ["call_1", "call_2", "call_3"]
+    assert [worker for worker, _ in printed] == ["call-01", "call-02", "call-03"]
     answers = sorted((tmp_path / path).read_text() for _, path in printed)
     assert answers == [f"<think>toy thinks</think>{text}" for text in texts]
 
@@ -99,7 +99,7 @@ async def test_the_app_sends_prompts_to_the_toy(toys: list[Toy]) -> None:
         screen.poll_server()
         await pilot.app.workers.wait_for_complete()
         status = str(screen.query_one(StatusLine).render())
-        assert status.startswith("done") and f"● 0ms demo {SIM_MODEL}" in status
+        assert status.startswith("done") and f"● 0ms {SIM_MODEL} @ built-in simulator (demo)" in status
         multi = await send(pilot, "Hello", "multi", num_calls=3)
         assert multi.status == "done"
         shown = lines(pane.grid)

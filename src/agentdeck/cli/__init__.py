@@ -17,15 +17,16 @@ from typing import Any, NoReturn
 
 from .. import __version__, eventloop
 from ..errors import AgentDeckError
+from .documents import print_failure
 from .exitcodes import (
     EPILOG,
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    error_document,
     one_line,
     report,
 )
+from .output import Output
 
 __all__ = ["build_parser", "main"]
 
@@ -127,9 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_commands(sub, common)
     # models takes the connection and prints names: generation flags would do nothing there.
     lookup = _Parser(add_help=False, parents=[_connection(), _output("quiet", "json")])
-    add_admin_commands(sub, lookup, _output("json", "raw"))
+    files = _output("quiet", "json", "raw")  # runs and systems read files only
+    add_admin_commands(sub, lookup, files)
     add_examples_command(sub, common)
-    add_plugin_commands(sub, common, _output("json", "raw"))  # systems, run NAME (issue 16)
+    add_plugin_commands(sub, common, files)  # systems, run NAME (issue 16)
     sub.add_parser("sim", help="serve the simulator on a local port (see `agentdeck sim --help`)",
                    add_help=False)
     _note_takes(sub, frozenset())
@@ -185,22 +187,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(cli_main(argv[1:]) or 0)
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # after the command: that command's parser did not take them
+            raise UsageError(_command_parser(parser, args), "unrecognized arguments: "
+                             + " ".join(extra))
     except SystemExit as exc:  # --help or --version, already printed
         return exc.code if isinstance(exc.code, int) else EXIT_OK
-    except UsageError as exc:  # printed as argparse prints it; with --json, a document too
-        exc.parser.print_usage(sys.stderr)
-        print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
-        if "--json" in argv:
-            from .output import Output
-
-            Output().json(error_document("UsageError", str(exc), EXIT_BAD_INPUT))
-        return EXIT_BAD_INPUT
+    except UsageError as exc:  # one line; with --json or --events, the document too
+        prog = exc.parser.prog
+        print(f"{prog}: error: {exc} (`{prog} --help` lists the options)", file=sys.stderr)
+        return print_failure(_output_flags(argv), Output(), "UsageError", str(exc),
+                             EXIT_BAD_INPUT)
     args.given = frozenset(vars(args))  # before the switches below are all set
     for name in ("json", "events", "raw", "demo", "no_record", "quiet"):
         setattr(args, name, bool(_flag(args, name)))
-    from .output import Output
-
     out = Output(raw=args.raw, quiet=args.quiet)
     handler = _LogHandler(out)
     log = logging.getLogger("agentdeck")
@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         message = "interrupted; partial text is kept in the run folder (`agentdeck runs`)"
         out.error(message)
-        return _failed(args, out, "Interrupted", message, EXIT_INTERRUPTED)
+        return print_failure(args, out, "Interrupted", message, EXIT_INTERRUPTED)
     except BrokenPipeError:  # `agentdeck ... | head`: the reader left; that is not an error
         from .output import silence_stdout
 
@@ -218,15 +218,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except AgentDeckError as exc:
         code = report(exc, out.stderr)
-        return _failed(args, out, exc.kind, one_line(exc), code)
+        return print_failure(args, out, exc.kind, one_line(exc), code)
     finally:
         log.removeHandler(handler)
 
 
-def _failed(args: argparse.Namespace, out: Any, kind: str, message: str, code: int) -> int:
-    from .documents import print_failure
+def _command_parser(parser: argparse.ArgumentParser,
+                    args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the command (and action: ``runs prune``) ``args`` ran, for its name."""
+    found = parser
+    for dest in ("command", "action"):
+        subs = [a for a in found._actions if isinstance(a, argparse._SubParsersAction)]
+        name = getattr(args, dest, None)
+        if not subs or name not in subs[0].choices:
+            break
+        found = subs[0].choices[name]
+    return found
 
-    return print_failure(args, out, kind, message, code)
+
+def _output_flags(argv: list[str]) -> argparse.Namespace:
+    """``--json`` and ``--events`` as argparse reads them in a line it cannot read whole (not
+    a prompt that says ``--json``, or one after ``--``)."""
+    p = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--events", action="store_true")
+    try:
+        found, _ = p.parse_known_args(argv)
+    except (argparse.ArgumentError, SystemExit):
+        return argparse.Namespace(json=False, events=False)
+    if found.json and found.events:  # a usage error either way: one document, not both
+        found.events = False
+    return found
 
 
 class _LogHandler(logging.Handler):
@@ -245,14 +267,16 @@ class _LogHandler(logging.Handler):
 
 def _dispatch(args: argparse.Namespace, out: Any) -> int:
     from ..errors import InputError
-    from .context import Ctx, check_inputs, load
+    from .context import Ctx, check_flags, check_inputs, load
 
     _refuse_unused(args)
     if args.json and args.events:
         raise InputError("--json and --events cannot be combined: pick one")
+    check_flags(args)
     check_inputs(args)
-    # `runs` only reads the run store: a broken config file must not hide the history.
-    settings = None if args.command == "runs" else load(args)
+    # `runs` and `systems` read files only: a broken config file must not hide them.
+    settings = None if args.command in ("runs", "systems") else load(args)
+    check_inputs(args, folders=True)
     if args.command is None:
         from ..tui import run_app
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from ..events import SCHEMA
 from .context import Ctx
 from .exitcodes import EXIT_OK
-from .runs import add_runs_command, cmd_runs
+from .runs import add_runs_command
 
-__all__ = ["add_admin_commands", "cmd_models", "cmd_runs"]
+__all__ = ["add_admin_commands", "cmd_models"]
 
 
 async def cmd_models(ctx: Ctx) -> int:
@@ -20,7 +21,7 @@ async def cmd_models(ctx: Ctx) -> int:
         window = await model.max_model_len()
     ids = model_ids(listing)
     if ctx.args.json:
-        ctx.out.json({"schema": 1, "endpoint": getattr(model, "base_url", None), "models": ids,
+        ctx.out.json({"schema": SCHEMA, "endpoint": getattr(model, "base_url", None), "models": ids,
                       "max_model_len": window, "selected": model.model_name})
         return EXIT_OK
     for name in ids:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputError
 from ..fsutil import read_text_file
 from .context import Ctx
-from .documents import print_failure, run_document, worker_ids
+from .documents import print_failure, run_document
 from .exitcodes import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -27,13 +27,13 @@ from .exitcodes import (
 )
 from .inputs import STDIN, is_tty, prompt_text, read_stdin
 from .output import TextPrinter
-from .summary_table import format_compare, format_summary
+from .summary_table import format_compare
 
 if TYPE_CHECKING:
     from ..systems.aggregate import AggregateResult
     from ..systems.registry import Option, RunResult, SystemSpec
 
-__all__ = ["add_run_commands", "run_command"]
+__all__ = ["add_run_commands", "run_command", "show_result"]
 
 
 async def run_command(ctx: Ctx) -> int:
@@ -56,6 +56,7 @@ async def run_command(ctx: Ctx) -> int:
         attachment = (read_stdin(noun) if args.attachment == STDIN
                       else _read(ctx, args.attachment, noun))
     given = {o.name: getattr(args, o.name, None) for o in spec.options}
+    declined: list[int] = []
     printer = None
     if spec.answer_worker is not None and ctx.streams_text:
         printer = TextPrinter(ctx.out, {spec.answer_worker})
@@ -66,19 +67,13 @@ async def run_command(ctx: Ctx) -> int:
         options={name: value for name, value in given.items() if value is not None},
         listeners=tuple(run["listeners"]) + ((printer,) if printer else ()),
         store=run["store"], concurrency=run["concurrency"], label=args.command,
-        settings=ctx.settings,
+        settings=ctx.settings, system_prompt=getattr(args, "system_prompt", None),
+        confirm=lambda steps: _confirm(ctx, steps, declined),
     ))
-    declined: list[int] = []
     # One answer's request says itself that its model is missing; N requests are not sent
     # to learn it N times.
     async with ctx.connect(check=spec.view != "stream") as model:
         system: Any = spec.make(model, request)
-        if "system_prompt" not in given and getattr(args, "system_prompt", None):
-            if not hasattr(type(system), "system_prompt"):
-                raise InputError(f"{spec.key} takes no system prompt (--system)")
-            system.system_prompt = args.system_prompt  # every request's first message
-        if hasattr(system, "confirm"):
-            system.confirm = lambda steps: _confirm(ctx, steps, declined)
         ctx.out.on_close = system.cancel
         result = None
         try:
@@ -91,13 +86,17 @@ async def run_command(ctx: Ctx) -> int:
                 printer.end()  # end the line even when the stream broke part-way
             _print_summary(ctx, system, result)
     if declined:
+        from ..systems.declarations import CONFIRM_STEPS
+
         message = (f"not started: {declined[0]} steps is over {CONFIRM_STEPS} "
                    "(--yes runs it without asking)")
         ctx.out.error(message)
         return print_failure(args, ctx.out, "NotConfirmed", message, EXIT_INTERRUPTED)
     if result is None or ctx.out.closed:
         return EXIT_OK  # the reader has all it wanted
-    return _show(ctx, spec, result, model.model_name)
+    for note in result.notes:  # for a human: stderr, not with -q
+        ctx.out.note(note)
+    return show_result(ctx, spec, result, model.model_name)
 
 
 def _print_summary(ctx: Ctx, system: Any, result: RunResult | None) -> None:
@@ -105,6 +104,8 @@ def _print_summary(ctx: Ctx, system: Any, result: RunResult | None) -> None:
 
     From the result, else (the run raised) from the system while it holds them.
     """
+    from ..store.report import format_summary
+
     summary = result.summary if result is not None else {}
     if not summary and getattr(system, "last_run_id", None) is not None:
         summary = system.summary_document()
@@ -112,13 +113,12 @@ def _print_summary(ctx: Ctx, system: Any, result: RunResult | None) -> None:
         ctx.out.block(format_summary(summary))
 
 
-CONFIRM_STEPS = 100
-"""A chain of more steps asks before it starts, on a terminal (``--yes`` does not ask)."""
-
-
 async def _confirm(ctx: Ctx, steps: int, declined: list[int]) -> bool:
     """Say how many steps the chain takes; past ``CONFIRM_STEPS``, ask on a terminal."""
-    ctx.out.note(f"chain: {steps} steps ({steps - 1} chunks, then the manager)")
+    from ..systems.aggregate import plural
+    from ..systems.declarations import CONFIRM_STEPS
+
+    ctx.out.note(f"chain: {steps} steps ({plural(steps - 1, 'chunk')}, then the manager)")
     asking = is_tty(sys.stdin) and ctx.out.err_tty and not getattr(ctx.args, "yes", False)
     if steps <= CONFIRM_STEPS or not asking:
         return True
@@ -143,8 +143,9 @@ def _pick(specs: tuple[SystemSpec, ...], attachment: str | None) -> SystemSpec:
     return specs[0]
 
 
-def _show(ctx: Ctx, spec: SystemSpec, result: RunResult, model: str | None) -> int:
-    """Print ``result`` as the flags ask; the exit code says how the run ended."""
+def show_result(ctx: Ctx, spec: SystemSpec, result: RunResult, model: str | None) -> int:
+    """Print ``result`` as the flags ask; the exit code says how the run ended (a run
+    command's, and ``runs retry``'s)."""
     code, failure = _exit_code(ctx, spec, result)
     if ctx.args.json or ctx.args.events:
         doc = run_document(result, spec, command=ctx.args.command, model=model,
@@ -159,7 +160,7 @@ def _show(ctx: Ctx, spec: SystemSpec, result: RunResult, model: str | None) -> i
         for line in result.lines or ((result.answer,) if result.answer else ()):
             ctx.out.line(line)
         if result.aggregate is not None:
-            _print_aggregate(ctx, result.aggregate, worker_ids(result))
+            _print_aggregate(ctx, result.aggregate)
         if result.summaries:  # compare: one column per target
             ctx.out.line(format_compare(result.summaries))
     return code
@@ -196,7 +197,7 @@ def _exit_code(ctx: Ctx, spec: SystemSpec, result: RunResult) -> tuple[int, tupl
     return EXIT_FAILED, ("RunFailed", message)
 
 
-def _print_aggregate(ctx: Ctx, agg: AggregateResult, ids: dict[str, str]) -> None:
+def _print_aggregate(ctx: Ctx, agg: AggregateResult) -> None:
     if agg.error:  # the run's failure line says it, with the exit code
         return
     if agg.vote is not None:  # short lines; the full answers are in --json and run.json
@@ -204,7 +205,7 @@ def _print_aggregate(ctx: Ctx, agg: AggregateResult, ids: dict[str, str]) -> Non
         for row in agg.vote.tally():
             ctx.out.line(row)
     elif agg.mode == "select":
-        ctx.out.line(f"select: {ids.get(agg.chosen or '', agg.chosen)}")  # call-03
+        ctx.out.line(f"select: {agg.chosen}")  # call-03, as progress names it
         ctx.out.line(agg.answer)
     else:
         ctx.out.line(f"{agg.mode}:")
@@ -231,7 +232,7 @@ def add_run_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentP
 
 def _add_command(sub: argparse._SubParsersAction, common: argparse.ArgumentParser, name: str,
                  specs: tuple[SystemSpec, ...]) -> None:
-    from ..systems.declarations import SYSTEM_PROMPT
+    from ..systems.declarations import SYSTEM_PROMPT, YES
 
     head = specs[0]
     p = sub.add_parser(name, parents=[common], help=head.summary,
@@ -252,8 +253,7 @@ def _add_command(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         p.add_argument(SYSTEM_PROMPT.flag, dest=SYSTEM_PROMPT.name, metavar=SYSTEM_PROMPT.metavar,
                        help=f"{SYSTEM_PROMPT.help}, sent first in every request")
     if any(s.view == "chain" for s in specs):
-        p.add_argument("--yes", action="store_true",
-                       help=f"do not ask before a chain of more than {CONFIRM_STEPS} steps")
+        p.add_argument(YES.flag, dest=YES.name, action="store_true", help=YES.help)
     p.set_defaults(handler=run_command, specs=specs, attachment=None,
                    inputs=tuple(o for s in specs for o in s.inputs()),
                    streams=any(s.answer_worker for s in specs))

@@ -6,14 +6,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from ..errors import AgentDeckError, ModelNotFoundError
 from .output import Output
 
 if TYPE_CHECKING:
     from ..client.model import BaseModel
     from ..config.settings import Settings
 
-__all__ = ["check_model", "open_model"]
+__all__ = ["open_model"]
 
 NO_ENDPOINT = "no endpoint configured: set --base-url, VLLM_API_URL or a profile in the config file"
 """Why the simulator runs when nobody asked for it."""
@@ -31,7 +30,7 @@ async def open_model(settings: Settings, out: Output, *, demo: bool = False,
     here, so a typo fails once and before N requests go out.
     """
     from ..config.profiles import DEMO
-    from ..connect import connect
+    from ..connect import check_model, connect
     from ..sim import SimConfig
 
     for warning in settings.warnings:
@@ -49,24 +48,3 @@ async def open_model(settings: Settings, out: Output, *, demo: bool = False,
         elif check:
             await check_model(model)
         yield model
-
-
-async def check_model(model: BaseModel) -> None:
-    """Refuse a model the server does not list; a server without a usable list passes (a
-    request then fails with the reason, recorded in its run).
-
-    Raises:
-        ModelNotFoundError: the server lists models, and not this one.
-    """
-    from ..connect import model_ids
-
-    try:
-        names = model_ids(await model.list_models())
-    except AgentDeckError:  # unreachable, no list (404, not JSON...): the run will say why
-        return
-    name = model.model_name
-    if names and not any(n == name or n.startswith(f"{name}:") for n in names):  # llama3:latest
-        where = getattr(model, "base_url", "the server")
-        raise ModelNotFoundError(
-            f"model {name!r} is not served at {where}. Served models: "
-            f"{', '.join(names)} (--model picks one)", available=names)

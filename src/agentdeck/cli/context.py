@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,37 +12,35 @@ from ..errors import InputError
 from ..events import SCHEMA, iso_time
 from ..types import GenerationParams, now
 from .inputs import check_timeout, parse_options
-from .output import EventWriter, Output, Progress, dumps, to_jsonable
+from .output import EventWriter, Output, json_line
+from .progress import Progress
 
-__all__ = ["Ctx", "check_inputs", "load", "settings_flags"]
+__all__ = ["Ctx", "check_flags", "check_inputs", "load", "settings_flags"]
 
 
-def check_inputs(args: argparse.Namespace) -> None:
-    """Refuse impossible input before anything is sent (one clear line each).
+def check_flags(args: argparse.Namespace) -> None:
+    """Read the flags the settings take: the timeouts and ``-o KEY=VALUE`` (one line each).
 
-    A command's own inputs (``args.inputs``, from the registry of systems) are read from
-    their text by their declarations (``Option.parse``), checked, named by their flags, and
-    put back in ``args`` as the system takes them. Folders come last: one is created only
-    when everything else is right.
+    The generation params' ranges (``--temperature``, ``-o top_p=``) are checked once, where
+    the settings are resolved (``config.precedence.params``), with the config file's.
     """
-    for flag in ("temperature", "top_p"):  # argparse's float() reads nan and inf
-        value = getattr(args, flag, None)
-        if value is not None and not math.isfinite(value):
-            raise InputError(f"--{flag.replace('_', '-')} must be a finite number, got {value:g}")
-    temperature = getattr(args, "temperature", None)
-    if temperature is not None and temperature < 0:
-        raise InputError(f"--temperature must be 0 or more, got {temperature:g}")
-    top_p = getattr(args, "top_p", None)
-    if top_p is not None and not 0 < top_p <= 1:
-        raise InputError(f"--top-p must be in (0, 1], got {top_p:g}")
-    max_tokens = getattr(args, "max_tokens", None)
-    if max_tokens is not None and max_tokens < 1:
-        raise InputError(f"--max-tokens must be at least 1, got {max_tokens}")
     for name in TIMEOUTS:
         check_timeout(getattr(args, name, None), f"--{name.replace('_', '-')}")
     args.options = parse_options(getattr(args, "options", None))
-    inputs = {o.name: o for o in getattr(args, "inputs", ())}
-    for option in sorted(inputs.values(), key=lambda o: o.kind == "folder"):
+
+
+def check_inputs(args: argparse.Namespace, folders: bool = False) -> None:
+    """Read and check a command's own inputs before anything is sent (one clear line each).
+
+    Its inputs (``args.inputs``, from the registry of systems) are read from their text by
+    their declarations (``Option.parse``), checked, named by their flags, and put back in
+    ``args`` as the system takes them. ``main`` reads the folders last (``folders=True``),
+    after the settings: one is created only when everything else is right.
+    """
+    inputs = {o.name: o for o in getattr(args, "inputs", ())}  # commands may share one
+    for option in inputs.values():
+        if (option.kind == "folder") is not folders:
+            continue
         value = getattr(args, option.name, None)
         if isinstance(value, str):
             value = option.parse(value, option.flag)
@@ -79,22 +76,16 @@ def settings_flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load(args: argparse.Namespace) -> Any:
-    """The settings for this command line; a flag's bad value is bad input (exit 2).
+    """The settings for this command line.
 
     Raises:
-        InputError: a flag's value the settings refuse (``-o temperature=-1``).
-        ConfigError: the config file or an environment variable is wrong.
+        InputError: a flag's value the settings refuse (``-o temperature=-1``, ``--base-url
+            foo``): bad input, exit 2.
+        ConfigError: the config file or an environment variable is wrong, or no such profile.
     """
-    from ..config.file import bare_message
     from ..config.settings import load_settings
-    from ..errors import ConfigError
 
-    try:
-        return load_settings(settings_flags(args))
-    except ConfigError as exc:
-        if not (exc.key or "").startswith("-o "):  # an unknown profile stays a config error
-            raise
-        raise InputError(f"{exc.key}: {bare_message(exc)}") from None
+    return load_settings(settings_flags(args))
 
 
 class Ctx:
@@ -109,7 +100,8 @@ class Ctx:
         text_on_tty = out.out_tty and self.streams_text and getattr(args, "streams", False)
         self.progress = Progress(out, enabled=not getattr(args, "quiet", False),
                                  live=out.err_tty and not text_on_tty)
-        self.events = EventWriter(out) if getattr(args, "events", False) else None
+        self.events = (EventWriter(out, recorded=self.recorded)
+                       if getattr(args, "events", False) else None)
 
     @property
     def streams_text(self) -> bool:
@@ -144,8 +136,8 @@ class Ctx:
     def emit_result(self, doc: dict[str, Any]) -> None:
         """With --events, the final document as the last JSON line (``"event": "Result"``)."""
         if self.events is not None:
-            line = {"schema": SCHEMA, "event": "Result", "time": iso_time(now()), **doc}
-            self.out.write(dumps(to_jsonable(line)) + "\n")
+            self.out.write(json_line({"schema": SCHEMA, "event": "Result",
+                                      "time": iso_time(now()), **doc}))
 
     @contextlib.asynccontextmanager
     async def connect(self, check: bool = True) -> AsyncIterator[Any]:

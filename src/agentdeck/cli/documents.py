@@ -11,29 +11,28 @@ its ``error`` beside its result.
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from ..events import SCHEMA, iso_time
 from ..types import now
 from .exitcodes import error_document
-from .output import Output, dumps
+from .output import Output, json_line
 
 if TYPE_CHECKING:
-    from ..systems.aggregate import AggregateResult
     from ..systems.registry import RunResult, SystemSpec, WorkerResult
 
-__all__ = ["print_failure", "run_document", "worker_ids"]
+__all__ = ["print_failure", "run_document", "worker_document"]
 
-_COVERED = frozenset({"run_id", "results", "failed", "aggregate", "vote"})
+_COVERED = frozenset({"run_id", "results", "failed", "aggregate", "vote", "finish_reason",
+                      "usage", "metrics"})
 """Keys of a system's own report that the common fields already give (``results`` and
-``failed`` by the seed's ``call_1`` keys, which the workers' ids replace)."""
+``failed`` by the seed's ``call_1`` keys, which the workers' ids replace; an agent's
+``finish_reason``, ``usage`` and ``metrics``, which its worker has)."""
 
 
 def run_document(result: RunResult, spec: SystemSpec, *, command: str, model: str | None,
                  recorded: bool) -> dict[str, Any]:
     """The ``--json`` document (and the ``--events`` ``Result`` line) of a finished run."""
-    ids = worker_ids(result)
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "run_id": result.run_id if recorded else None,
@@ -42,48 +41,40 @@ def run_document(result: RunResult, spec: SystemSpec, *, command: str, model: st
         "status": result.status,
         "model": model,
         "answer": result.answer,
-        "aggregate": _aggregate(result.aggregate, ids),
+        "aggregate": result.aggregate.document() if result.aggregate is not None else None,
         "summary": result.summary or None,
         "workers": {wid: _worker(w) for wid, w in result.workers.items()},
     }
     for key, value in result.report.items():
         if key not in _COVERED and key not in doc:
             doc[key] = value
+    if isinstance(doc.get("targets"), list):  # compare: each target's workers, as above
+        doc["targets"] = [_target(t, doc["workers"]) for t in doc["targets"]]
     return doc
+
+
+def _target(entry: Any, workers: dict[str, Any]) -> Any:
+    if not isinstance(entry, dict) or not isinstance(entry.get("workers"), (dict, list)):
+        return entry
+    return {**entry, "workers": {w: workers[w] for w in entry["workers"] if w in workers}}
 
 
 def _worker(w: WorkerResult) -> dict[str, Any]:
     o = w.outcome
     status = "done" if o.ok else "cancelled" if o.cancelled else "failed"
-    error = None
-    if o.error is not None:
-        error = {"kind": type(o.error).__name__, "message": str(o.error)}
-    return {"status": status, "file": w.file, "chars": len(o.content),
-            "finish_reason": o.finish_reason, "usage": o.usage, "metrics": o.metrics,
-            "error": error}
+    kind = type(o.error).__name__ if o.error is not None else None
+    return worker_document(status, w.file, len(o.content), o.finish_reason, o.usage,
+                           o.metrics, kind, str(o.error) if o.error is not None else None)
 
 
-def worker_ids(result: RunResult) -> dict[str, str]:
-    """The seed's task ids (``call_3``) a multi-call aggregate names, to its worker ids."""
-    ids = {}
-    for wid in result.workers:
-        head, _, number = wid.rpartition("-")
-        if head == "call" and number.isdigit():
-            ids[f"call_{int(number)}"] = wid
-    return ids
-
-
-def _aggregate(agg: AggregateResult | None, ids: dict[str, str]) -> dict[str, Any] | None:
-    if agg is None:
-        return None
-    doc = asdict(agg)
-    doc["chosen"] = ids.get(agg.chosen, agg.chosen) if agg.chosen else None
-    doc["inputs"] = [ids.get(t, t) for t in agg.inputs]
-    if agg.vote is not None:
-        doc["vote"] = {"winner": agg.vote.winner if agg.vote.majority else None,
-                       "majority": agg.vote.majority, "summary": agg.vote.summary,
-                       "counts": agg.vote.counts, "voters": agg.vote.voters}
-    return doc
+def worker_document(status: str, file: str | None, chars: int, finish_reason: str | None,
+                    usage: Any, metrics: Any, error_kind: str | None,
+                    error: str | None) -> dict[str, Any]:
+    """One worker in every document (a run's, ``runs show --json``'s, a compare target's):
+    how it ended, its file, its text's length, its figures and its error (null: none)."""
+    return {"status": status, "file": file, "chars": chars, "finish_reason": finish_reason,
+            "usage": usage, "metrics": metrics,
+            "error": None if error is None else {"kind": error_kind, "message": error}}
 
 
 def print_failure(args: argparse.Namespace, out: Output, kind: str, message: str,
@@ -96,6 +87,6 @@ def print_failure(args: argparse.Namespace, out: Output, kind: str, message: str
     if getattr(args, "json", False):
         out.json(doc)
     elif getattr(args, "events", False):
-        line = {"schema": SCHEMA, "event": "Error", "time": iso_time(now()), **doc}
-        out.write(dumps(line) + "\n")
+        out.write(json_line({"schema": SCHEMA, "event": "Error", "time": iso_time(now()),
+                             **doc}))
     return code

@@ -17,7 +17,6 @@ from ..events import SCHEMA
 from ..fsutil import read_text_file
 from .context import Ctx
 from .exitcodes import EXIT_OK, EXIT_PARTIAL
-from .inputs import check_output_dir
 
 __all__ = ["add_examples_command", "cmd_examples"]
 
@@ -90,8 +89,10 @@ async def cmd_examples(ctx: Ctx) -> int:
     Their lines go to stdout as the original printed them; with --json or --events they go to
     stderr (stdout is for JSON only), and --json prints one document at the end.
     """
+    from ..systems.output_files import prepare_output_dir
+
     args = ctx.args
-    folder = check_output_dir(args.output_dir or DEFAULT_OUTPUT_DIR)
+    folder = prepare_output_dir(args.output_dir or DEFAULT_OUTPUT_DIR)
     context_file = _stand_in(args.context_file, "context.txt", folder, args)
     long_file = _stand_in(args.long_text_file, "longtext.txt", folder, args)
     _ensure(context_file, CONTEXT_STAND_IN, ctx)

@@ -14,6 +14,7 @@ from ..errors import (
     ModelNotFoundError,
     PermissionDeniedError,
     PluginError,
+    ReadTimeoutError,
     TransportError,
 )
 from ..events import SCHEMA
@@ -52,10 +53,12 @@ EXIT_INTERRUPTED = 130
 EPILOG = f"""\
 exit codes:
   {EXIT_OK}    success (also when the reader of stdout leaves: `| head`)
-  {EXIT_FAILED}    request failed (server error, rejected request, broken stream)
-  {EXIT_BAD_INPUT}    bad input or usage (empty prompt, bad -o, -n 0, a flag the command ignores)
-  {EXIT_CONFIG}    configuration error (config file, unknown profile, bad base URL)
-  {EXIT_CONNECT}    cannot connect to the server
+  {EXIT_FAILED}    request failed (server error, rejected request, broken stream, no answer
+       in time)
+  {EXIT_BAD_INPUT}    bad input or usage (empty prompt, a flag's bad value: -o, --base-url, -n 0;
+       a flag the command ignores)
+  {EXIT_CONFIG}    configuration error (config file, environment variable, unknown profile)
+  {EXIT_CONNECT}    cannot connect to the server (refused, DNS, TLS, connect timeout)
   {EXIT_AUTH}    authentication failed (401/403: check the API key setting)
   {EXIT_MODEL}    model not found on the server
   {EXIT_PARTIAL}    partial failure: some calls failed, the others finished
@@ -65,8 +68,9 @@ exit codes:
 _CLASSES: tuple[tuple[type[AgentDeckError], int, str], ...] = (
     (InputError, EXIT_BAD_INPUT, "bad input"),
     (ConfigError, EXIT_CONFIG, "configuration"),
-    # The server was reached but sent no token in time: not a connection failure.
+    # The server was reached but sent no answer in time: not a connection failure.
     (FirstTokenTimeoutError, EXIT_FAILED, "request failed"),
+    (ReadTimeoutError, EXIT_FAILED, "request failed"),
     (TransportError, EXIT_CONNECT, "connection"),
     (AuthenticationError, EXIT_AUTH, "authentication"),
     (PermissionDeniedError, EXIT_AUTH, "authentication"),

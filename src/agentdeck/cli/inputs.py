@@ -6,22 +6,18 @@ A system's inputs are read and checked by their declarations (``Option.parse``, 
 
 from __future__ import annotations
 
-import json
 import math
 import sys
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import InputError
 from ..fsutil import MAX_FILE_BYTES, human_size
 
-__all__ = ["STDIN", "check_output_dir", "check_prompt", "check_timeout", "is_tty",
+__all__ = ["STDIN", "check_prompt", "check_timeout", "is_tty",
            "parse_options", "prompt_text", "read_stdin"]
 
 STDIN = "-"
 """The prompt (or file) argument that means: read standard input."""
-RESERVED = {"model": "--model", "messages": "the prompt", "stream": None}
-"""Body keys ``-o`` cannot set: the client sends them itself (with the flag that sets one)."""
 
 
 def check_prompt(prompt: str | None, what: str = "prompt") -> str:
@@ -67,7 +63,7 @@ def prompt_text(arg: str | None, what: str = "prompt", stdin: Any = None) -> str
 
 
 def parse_options(pairs: list[str] | None) -> dict[str, Any]:
-    """``-o KEY=VALUE`` pairs as request params: a value is JSON when it parses, else text.
+    """``-o KEY=VALUE`` pairs as request params (``config.params.read_pair``, ``param_value``).
 
     ``-o top_k=20 -o ignore_eos=true -o 'stop=["\\n\\n"]' -o 'stop=END'``. Ranges of known
     params are checked with the settings (``config.precedence.params``).
@@ -75,26 +71,16 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
     Raises:
         InputError: no ``=``, an empty key, a key the client sets itself, nan or infinity.
     """
+    from ..config.params import CLIENT_KEYS, param_value, read_pair
+
     found: dict[str, Any] = {}
     for pair in pairs or ():
-        key, eq, text = pair.partition("=")
-        key = key.strip()
-        if not eq or not key:
-            raise InputError(f"-o takes KEY=VALUE (e.g. -o top_k=20), got {pair!r}")
-        if key in RESERVED:
-            how = f": use {RESERVED[key]}" if RESERVED[key] else ""
+        key, text = read_pair(pair, "-o takes KEY=VALUE (e.g. -o top_k=20)")
+        if key == "model" or key in CLIENT_KEYS:
+            how = {"model": ": use --model", "messages": ": use the prompt"}.get(key, "")
             raise InputError(f"-o {key} cannot be set, the client sends it itself{how}")
-        try:
-            value = json.loads(text, parse_constant=_no_constant)
-        except ValueError:
-            value = text
-        found[key] = value
+        found[key] = param_value(text, "-o values")
     return found
-
-
-def _no_constant(name: str) -> Any:
-    """JSON's ``NaN`` and ``Infinity`` are no request value: refused, not read as text."""
-    raise InputError(f"-o values must be finite: a request's JSON cannot carry {name}")
 
 
 def check_timeout(value: float | None, flag: str) -> float | None:
@@ -102,13 +88,6 @@ def check_timeout(value: float | None, flag: str) -> float | None:
     if value is not None and not (math.isfinite(value) and value > 0):
         raise InputError(f"{flag} must be a number of seconds above 0, got {value:g}")
     return value
-
-
-def check_output_dir(path: str) -> Path:
-    """An output folder that exists or can be created, and is writable."""
-    from ..systems.output_files import prepare_output_dir
-
-    return prepare_output_dir(path)
 
 
 def is_tty(stream: object) -> bool:

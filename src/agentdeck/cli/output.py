@@ -1,57 +1,32 @@
-"""What the CLI prints: streamed text on stdout, progress on stderr, JSON for scripts.
+"""What the CLI prints: streamed text on stdout, notes on stderr, JSON for scripts.
 
 Model text printed to a terminal goes through ``textsafe.neutralize`` so escape sequences in
-it cannot act on the terminal; piped output (or ``--raw``) is passed through untouched.
-Progress on a terminal is one live line redrawn at most ten times a second; when stderr is
-not a terminal it is plain lines without control characters. ``-q`` keeps stderr for errors.
-A reader that leaves stdout (``| head``) ends the run cleanly: ``Output.on_close`` is called.
+it cannot act on the terminal; piped output (or ``--raw``) is passed through untouched. JSON is
+``textsafe.json_text``: control characters escaped, so a document is inert on a terminal too.
+``-q`` keeps stderr for errors. A reader that leaves stdout (``| head``) ends the run cleanly:
+``Output.on_close`` is called. The progress bar is ``cli/progress.py``'s.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
-import re
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from typing import Any, TextIO
 
-from ..events import (
-    SCHEMA,
-    ParamsFitted,
-    Retrying,
-    RunFinished,
-    RunStarted,
-    StepFinished,
-    StepStarted,
-    TextDelta,
-    WorkerFailed,
-    WorkerFinished,
-    iso_time,
-)
-from ..state import RunFold, WorkerRecord, WorkerState
-from ..textsafe import neutralize
+from ..events import SCHEMA, TextDelta, WorkerFailed, iso_time
+from ..textsafe import json_text, neutralize
 from .inputs import is_tty
 
-__all__ = ["EventWriter", "Output", "Progress", "TextPrinter", "dumps", "event_document",
+__all__ = ["EventWriter", "Output", "TextPrinter", "event_document", "json_line",
            "to_jsonable"]
 
-_RAW_CONTROLS = re.compile("[\x7f-\x9f]")
-"""The control characters ``json.dumps(ensure_ascii=False)`` leaves raw: DEL and C1 (e.g. CSI);
-it escapes U+0000-U+001F itself, and the newlines of ``indent`` lie outside strings."""
 
-
-def dumps(doc: Any, indent: int | None = None) -> str:
-    """JSON text with non-ASCII kept readable but every control character escaped as \\uXXXX.
-
-    A raw C1 character (U+009B is CSI) acts on a terminal like ESC [ does; escaped, the text
-    is still the same JSON. Outside strings JSON is plain ASCII, so only strings change.
-    """
-    text = json.dumps(doc, ensure_ascii=False, indent=indent)
-    return _RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+def json_line(doc: Any) -> str:
+    """``doc`` as one line of JSON (an ``--events`` line), control characters escaped."""
+    return json_text(to_jsonable(doc)) + "\n"
 
 
 class Output:
@@ -123,7 +98,7 @@ class Output:
 
     def json(self, doc: Any) -> None:
         """One JSON document on stdout."""
-        self.write(dumps(to_jsonable(doc), indent=2) + "\n")
+        self.write(json_text(to_jsonable(doc), indent=2) + "\n")
 
 
 def silence_stdout() -> None:
@@ -181,125 +156,38 @@ class TextPrinter:
             self.out.text("\n")
 
 
-def event_document(event: Any) -> dict[str, Any]:
+def event_document(event: Any, recorded: bool = True) -> dict[str, Any]:
     """One run event as JSON: ``schema``, ``event``, wall-clock ``time``, then its fields.
 
-    An empty ``worker_id`` (a debate round's step) is left out: only a worker's events name one.
+    Empty ids and groups are left out: only a worker's events name a worker (a debate round's
+    step names none), only a grouped worker (compare's) its group. A run that is not recorded
+    (``--no-record``) names no run id: there is no such run to look up.
     """
     doc: dict[str, Any] = {"schema": SCHEMA, "event": type(event).__name__,
                            "time": iso_time(event.t)}
     for name in event.__slots__:
         value = getattr(event, name)
-        if name == "result" or (name == "worker_id" and not value):
+        if name == "result" or (name in _OPTIONAL and not value):
             continue  # the final result is printed once, at the end
+        if name == "run_id" and not recorded:
+            continue
         doc[name] = to_jsonable(value)
     if type(event) is WorkerFailed:
         doc["reason"] = event.reason
     return doc
 
 
+_OPTIONAL = frozenset({"worker_id", "group"})
+"""Event fields left out when empty."""
+
+
 class EventWriter:
     """Listener for ``--events``: one JSON object per run event on stdout."""
 
-    def __init__(self, out: Output) -> None:
+    def __init__(self, out: Output, recorded: bool = True) -> None:
         self.out = out
+        self.recorded = recorded
+        """False (``--no-record``): the lines carry no run id."""
 
     def __call__(self, event: Any) -> None:
-        self.out.write(dumps(event_document(event)) + "\n")
-
-
-class Progress(RunFold[WorkerRecord]):
-    """Listener that shows how a run is going on stderr: the run-state fold, drawn as a bar."""
-
-    INTERVAL = 0.1
-
-    def __init__(self, out: Output, enabled: bool = True, verbose_steps: bool = True,
-                 live: bool | None = None) -> None:
-        super().__init__()
-        self.out = out
-        self.enabled = enabled
-        self.live = out.err_tty if live is None else live
-        """Redraw one bar in place (a terminal not also showing streamed text)."""
-        self.verbose_steps = verbose_steps
-        self.chars = 0
-        self._last = 0.0
-        self._drawn = False
-
-    def __call__(self, event: Any) -> None:
-        if not self.enabled:
-            return
-        kind = event.__class__
-        if kind is TextDelta:
-            self.chars += len(event.content) + len(event.reasoning)
-            w = self.workers.get(event.worker_id) or self._add(event.worker_id)
-            if w.state is not _STREAMING:
-                self._streaming(w, event.t)
-            if self.live:
-                self._draw()
-            return
-        if kind is RunStarted and event.run_id != self.run_id:
-            # One Progress may watch several runs in turn (examples): start over.
-            RunFold.__init__(self)
-            self.chars = 0
-        self.fold(event)
-        several = len(self.workers) > 1  # a one-call run's result or error speaks for itself
-        if kind is WorkerFinished and several:
-            self._say(f"{event.worker_id} done ({event.finish_reason or 'no reason given'})",
-                      force=not self.live)
-        elif kind is WorkerFailed and several:
-            self._say(f"{event.worker_id} {event.reason}", force=True)
-        elif kind is Retrying:
-            self._say(f"{event.worker_id} retrying ({event.attempt}/{event.max_attempts}): "
-                      f"{event.reason}", force=True)
-        elif kind is ParamsFitted:  # sent once per run
-            self._say(event.note, force=True)
-        elif kind is StepStarted and self.verbose_steps and not self.live:
-            self._say(f"step {event.step}/{event.total or '?'}: {event.label}", force=True)
-        elif kind is StepFinished and self.verbose_steps and not self.live:
-            self._say(f"step {event.step} finished ({len(event.output)} chars)", force=True)
-        elif kind is RunFinished:
-            self._clear()
-            return
-        self._draw(force=True)
-
-    def _bar(self) -> str:
-        counts = self.counts
-        total = len(self.workers)
-        failed = counts[WorkerState.FAILED] + counts[WorkerState.CANCELLED] + counts[
-            WorkerState.INTERRUPTED]
-        ended = counts[WorkerState.DONE] + failed
-        width = 24
-        filled = int(width * ended / max(total, 1))
-        going = [f"{counts[WorkerState.STREAMING]} streaming"]
-        going += [f"{counts[state]} {state}" for state in (WorkerState.WAITING,
-                                                          WorkerState.RETRYING) if counts[state]]
-        if failed:
-            going.append(f"{failed} failed")
-        return (f"[{'#' * filled}{'.' * (width - filled)}] {ended}/{total} "
-                f"({', '.join(going)}) {self.chars} chars")
-
-    def _draw(self, force: bool = False) -> None:
-        if not self.live:
-            return
-        t = time.monotonic()
-        if not force and t - self._last < self.INTERVAL:
-            return
-        self._last = t
-        self.out.stderr.write("\r\x1b[2K" + self._bar())
-        self.out.stderr.flush()
-        self._drawn = True
-
-    def _clear(self) -> None:
-        if self.live and self._drawn:
-            self.out.stderr.write("\r\x1b[2K")
-            self.out.stderr.flush()
-            self._drawn = False
-
-    def _say(self, text: str, force: bool = False) -> None:
-        if not force:
-            return
-        self._clear()
-        self.out.note(text)
-
-
-_STREAMING = WorkerState.STREAMING
+        self.out.write(json_text(event_document(event, self.recorded)) + "\n")

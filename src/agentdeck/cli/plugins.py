@@ -14,6 +14,7 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..events import SCHEMA
 from .exitcodes import EXIT_OK
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def cmd_systems(ctx: Ctx) -> int:
     problems = plugins.discover()
     rows = [_row(spec, plugins.source(spec.key)) for spec in registry.specs()]
     if ctx.args.json:
-        ctx.out.json({"schema": 1, "systems": rows,
+        ctx.out.json({"schema": SCHEMA, "systems": rows,
                       "problems": [p.document() for p in problems]})
         return EXIT_OK
     table = [("KEY", "LABEL", "COMMAND", "SOURCE")]

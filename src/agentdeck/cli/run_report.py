@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..events import iso_wall
 from ..store.report import answer_lines, duration, format_summary, run_time
 from ..store.run_info import RunInfo
 
@@ -21,7 +22,7 @@ def list_row(info: RunInfo) -> dict[str, Any]:
     """One run for ``runs list --json`` (and the fields its table shows)."""
     return {"run_id": info.run_id, "status": info.status, "system": info.system,
             "label": info.label, "model": info.model, "endpoint": info.endpoint,
-            "created": info.created, "workers": len(info.workers),
+            "created": iso_wall(info.created), "workers": len(info.workers),
             "output_tokens": info.output_tokens, "wall_s": info.wall, "dir": str(info.dir),
             "prompt": info.prompt_head}
 

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .context import Ctx, settings_flags
-from .exitcodes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL
+from ..events import SCHEMA
+from .context import Ctx
+from .exitcodes import EXIT_OK
 from .inputs import is_tty
 
 __all__ = ["add_runs_command", "cmd_runs"]
@@ -24,7 +25,6 @@ __all__ = ["add_runs_command", "cmd_runs"]
 STATUSES = ("running", "done", "partial", "failed", "cancelled", "interrupted", "corrupt")
 _AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_EXITS = {"done": EXIT_OK, "partial": EXIT_PARTIAL, "cancelled": EXIT_INTERRUPTED}
 
 
 def cmd_runs(ctx: Ctx) -> Any:
@@ -32,7 +32,9 @@ def cmd_runs(ctx: Ctx) -> Any:
     from ..store.runs import RunStore
 
     action = getattr(ctx.args, "action", None) or "list"
-    handler = {"list": _list, "show": _show, "retry": _retry, "export": _export, "rm": _rm,
+    from .retry import retry
+
+    handler = {"list": _list, "show": _show, "retry": retry, "export": _export, "rm": _rm,
                "prune": _prune}[action]
     return handler(ctx, RunStore())
 
@@ -58,7 +60,7 @@ def _list(ctx: Ctx, store: Any) -> int:
         infos = search_runs(store.root, infos, search)
     matched, infos = len(infos), infos[:limit]
     if args.json:
-        ctx.out.json({"schema": 1, "runs": [list_row(info) for info in infos]})
+        ctx.out.json({"schema": SCHEMA, "runs": [list_row(info) for info in infos]})
     elif not infos:
         ctx.out.note(f"no runs yet in {store.root}" if not total
                      else f"none of the {total} runs in {store.root} match")
@@ -71,10 +73,20 @@ def _list(ctx: Ctx, store: Any) -> int:
 
 
 def _show_doc(info: Any) -> dict[str, Any]:
+    """``runs show --json``: the run, its summary and its workers in the run document's shape
+    (``documents.worker_document``), keyed by worker id."""
+    from .documents import worker_document
     from .run_report import list_row
 
-    return {"schema": 1, **list_row(info), "summary": info.summary, "result": info.result,
-            "manifest": info.manifest, "workers": info.workers, "steps": info.steps,
+    workers = {}
+    for entry in info.workers:
+        file = entry.get("file")
+        workers[str(entry.get("id"))] = worker_document(
+            str(entry.get("status")), str(info.dir / file) if file else None,
+            int(entry.get("chars") or 0), entry.get("finish_reason"), entry.get("usage"),
+            entry.get("metrics"), entry.get("error_kind"), entry.get("error"))
+    return {"schema": SCHEMA, **list_row(info), "summary": info.summary, "result": info.result,
+            "manifest": info.manifest, "workers": workers, "steps": info.steps,
             "problem": info.problem}
 
 
@@ -136,10 +148,15 @@ def _confirm(ctx: Ctx, what: str, infos: list[Any]) -> bool:
 
 def _remove(ctx: Ctx, store: Any, infos: list[Any], what: str) -> int:
     if getattr(ctx.args, "dry_run", False):
-        for info in infos:
-            ctx.out.line(f"would remove {info.run_id}")
+        if ctx.args.json:
+            ctx.out.json({"schema": SCHEMA, "would_remove": [i.run_id for i in infos]})
+        else:
+            for info in infos:
+                ctx.out.line(f"would remove {info.run_id}")
         return EXIT_OK
     if not _confirm(ctx, what, infos):
+        if ctx.args.json:
+            ctx.out.json({"schema": SCHEMA, "removed": []})
         return EXIT_OK
     removed = []
     for info in infos:
@@ -148,7 +165,7 @@ def _remove(ctx: Ctx, store: Any, infos: list[Any], what: str) -> int:
         if not ctx.args.json:
             ctx.out.line(f"removed {info.run_id}")
     if ctx.args.json:
-        ctx.out.json({"schema": 1, "removed": removed})
+        ctx.out.json({"schema": SCHEMA, "removed": removed})
     return EXIT_OK
 
 
@@ -186,77 +203,13 @@ def _prune(ctx: Ctx, store: Any) -> int:
         why = f"beyond the newest {args.keep}"
     if not doomed:
         if args.json:
-            ctx.out.json({"schema": 1, "removed": []})
+            key = "would_remove" if args.dry_run else "removed"
+            ctx.out.json({"schema": SCHEMA, key: []})
         else:
             ctx.out.note(f"nothing to prune: no run {why} in {store.root}")
         return EXIT_OK
     count = f"{len(doomed)} run{'s' if len(doomed) > 1 else ''}"
     return _remove(ctx, store, doomed, f"remove {count} {why}")
-
-
-async def _retry(ctx: Ctx, store: Any) -> int:
-    from ..systems.resume import plan_retry, retry_run
-    from .run_report import show_lines
-
-    info = store.load_run(ctx.args.run_id)
-    plan = plan_retry(info)
-    if plan.empty:
-        ctx.out.note(f"nothing to retry: every call of run {info.run_id} is done")
-        if ctx.args.json:
-            ctx.out.json(_show_doc(info))
-        return EXIT_OK
-    ctx.settings = _retry_settings(ctx, info)
-    what = ", ".join(plan.retry) if plan.retry else "none"
-    if not ctx.args.quiet:
-        ctx.out.note(f"retrying run {info.run_id}: calls {what}"
-                     + (" and the aggregation" if plan.aggregate_again else ""))
-    async with ctx.connect() as model:
-        notes = await retry_run(model, store, plan, ctx.listeners())
-    for note in notes:
-        ctx.out.note(note)
-    info = store.load_run(info.run_id)
-    if ctx.args.json:
-        ctx.out.json(_show_doc(info))
-    elif ctx.args.events:
-        ctx.emit_result({"run_id": info.run_id, "status": info.status})
-    else:
-        for line in show_lines(info):
-            ctx.out.line(line)
-    return _EXITS.get(info.status, EXIT_FAILED)
-
-
-def _retry_settings(ctx: Ctx, info: Any) -> Any:
-    """The settings flags give; without an endpoint, the run's own endpoint and model."""
-    from ..config.profiles import SIM_MODEL
-    from ..config.settings import load_settings
-
-    flags = settings_flags(ctx.args)
-    settings = load_settings(flags)
-    if ctx.demo:
-        return settings
-    if settings.profile.is_builtin_sim:
-        if not info.endpoint or info.model == SIM_MODEL:
-            return settings  # a simulator run: a fresh simulator serves it again
-        flags["base_url"] = info.endpoint
-        ctx.out.note(f"retrying against {info.endpoint}, the run's endpoint (--base-url, "
-                     "--profile or --demo pick another)")
-    if flags.get("model") is None and info.model:
-        flags["model"] = info.model
-    return load_settings(flags)
-
-
-def _retry_flags(connection: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """What ``runs retry`` takes: where to connect, and the output flags of a run (the
-    generation params are the run's own)."""
-    p = argparse.ArgumentParser(add_help=False, parents=[connection])
-    taken = {flag for action in p._actions for flag in action.option_strings}
-    s = argparse.SUPPRESS
-    for flags, text in ((("-q", "--quiet"), "print nothing on stderr but errors"),
-                        (("--json",), "print the run as one JSON document at the end"),
-                        (("--events",), "print every run event as a JSON line")):
-        if not taken & set(flags):
-            p.add_argument(*flags, action="store_true", default=s, help=text)
-    return p
 
 
 def _list_flags(p: argparse.ArgumentParser) -> None:
@@ -285,7 +238,9 @@ def add_runs_command(sub: argparse._SubParsersAction, connection: argparse.Argum
     q = acts.add_parser("show", parents=[output], help="one run: summary, workers, answer")
     q.add_argument("run_id", metavar="ID", help="run id, unique prefix, or latest")
     q.add_argument("--text", action="store_true", help="print the answers' text only")
-    q = acts.add_parser("retry", parents=[_retry_flags(connection)],
+    from .retry import retry_flags
+
+    q = acts.add_parser("retry", parents=[retry_flags(connection)],
                         help="run a multi-call run's failed or cancelled calls again",
                         description="Run the failed, cancelled or interrupted calls of a "
                                     "multi-call run again into the same run folder, with the "
@@ -297,7 +252,7 @@ def add_runs_command(sub: argparse._SubParsersAction, connection: argparse.Argum
     q.add_argument("run_id", metavar="ID", help="run id, unique prefix, or latest")
     q.add_argument("--format", choices=("md", "json"), default="md",
                    help="md: prompt, settings, answers, summary; json: the manifest and texts")
-    q.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    q.add_argument("--output", metavar="FILE", help="write to FILE (default: stdout)")
     q = acts.add_parser("rm", parents=[output], help="remove runs (asks first unless --yes)")
     q.add_argument("run_ids", nargs="+", metavar="ID", help="run ids, unique prefixes or latest")
     q.add_argument("--yes", action="store_true", help="do not ask")

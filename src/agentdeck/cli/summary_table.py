@@ -1,7 +1,7 @@
-"""The run summary as plain text: the compact table printed at the end of every run command.
+"""Compare's table: the run summaries of its targets side by side, one column each.
 
-Rows and units are those of ``vllm bench serve`` (milliseconds for latency, mean / median /
-p90 / p99), so its users read it at a glance; ``runs show`` prints the same table.
+Its rows are those of ``store.report.format_summary`` (the table every run command and ``runs
+show`` print): ``vllm bench serve``'s, milliseconds for latency, mean / median / p90 / p99.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..store.report import ROWS, format_summary
+from ..store.report import ROWS
 from ..store.report import ms as _ms
 from ..store.report import rate as _rate
 
-__all__ = ["format_compare", "format_summary"]
+__all__ = ["format_compare"]
 
 COLUMN = 24
 """Widest column of ``format_compare``; longer names are cut there and listed in full above."""

@@ -34,6 +34,7 @@ from ..errors import (
     PermissionDeniedError,
     ProtocolError,
     RateLimitError,
+    ReadTimeoutError,
     ServerError,
     TransportError,
     redact,
@@ -50,9 +51,11 @@ __all__ = [
     "error_from_status",
     "error_from_transport",
     "looks_like_unknown_model",
+    "model_not_found",
     "parse_error_body",
     "request_id_of",
     "snippet",
+    "timeout_setting",
 ]
 
 KEY_HINT = (
@@ -65,6 +68,13 @@ KEY_HINT = (
 URL_SETTING = "--base-url, VLLM_API_URL or the profile's base_url"
 """Where a user sets the server URL: the flag, the environment variable and the config file's
 key (``api_url`` is only the Python parameter's name, no setting)."""
+
+
+def timeout_setting(name: str) -> str:
+    """Where a user sets timeout ``name`` (``connect``, ``first_token``, ``idle``): the flag
+    and the config file's key, as ``URL_SETTING`` names the URL's."""
+    return f"--{name.replace('_', '-')}-timeout or the profile's timeouts.{name}"
+
 
 _CONTEXT_RE = re.compile(
     r"maximum context length|context length|cannot be greater than max_model_len"
@@ -192,12 +202,8 @@ def error_from_status(
             **kw,
         )
     if looks_like_unknown_model(status, parsed, message):
-        served = ", ".join(available) if available else "unknown (GET /v1/models failed)"
         return ModelNotFoundError(
-            f"model {model!r} is not served at {_base_of(url)}{said.rstrip('.')}. "
-            f"Served models: {served}",
-            available=available,
-            **kw,
+            model_not_found(model, _base_of(url), available, message), available=available, **kw
         )
     if status == 404:
         return NotFoundError(
@@ -208,6 +214,17 @@ def error_from_status(
             f"the request does not fit the model's context window{said}", **kw
         )
     return _status_class(status)(f"{where} answered {reason}{said}", **kw)
+
+
+def model_not_found(model: str | None, base_url: str, served: list[str] | None,
+                    said: str | None = None, hint: str = "--model picks one") -> str:
+    """The one message for a model the server does not serve: the served names, and how to
+    pick one. What the server said is added only when it tells more than the list: no list,
+    or a list that names the model anyway (a vLLM that says "Valid aliases: ..." repeats it)."""
+    names = ", ".join(served) if served else "unknown (GET /v1/models failed)"
+    tells_more = said and (not served or model in served)
+    why = f" (the server said: {said.rstrip('.')})" if tells_more else ""
+    return f"model {model!r} is not served at {base_url}{why}. Served models: {names} ({hint})"
 
 
 def _base_of(url: str) -> str:
@@ -261,11 +278,12 @@ def error_from_transport(exc: BaseException, url: str) -> TransportError:
             f"cannot connect to {url}: {_refused(exc, url)} (is the server running?)"
         )
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return ConnectTimeoutError(f"connecting to {url} timed out")
+        return ConnectTimeoutError(f"connecting to {url} timed out "
+                                   f"({timeout_setting('connect')})")
     if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
         # A read or total deadline: the connection was made, the answer did not come.
-        return TransportError(f"{url} accepted the connection but did not answer in time "
-                              "(server overloaded or stuck?)")
+        return ReadTimeoutError(f"{url} accepted the connection but did not answer in time "
+                                "(server overloaded or stuck?)")
     if isinstance(exc, aiohttp.InvalidURL):
         return ConnectError(f"invalid URL {url}: {detail} (use http:// or https://)")
     if isinstance(exc, aiohttp.ClientResponseError):

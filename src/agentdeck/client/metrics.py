@@ -62,6 +62,7 @@ class StreamClock:
             tpot=tpot,
             output_tokens=output,
             tokens_per_s=output / e2e if e2e > 0 else None,
+            itl_gaps=len(gaps),
         )
 
 

@@ -34,6 +34,7 @@ from .http_errors import (
     parse_error_body,
     request_id_of,
     snippet,
+    timeout_setting,
 )
 from .metrics import StreamClock
 from .sse import SSEDecoder
@@ -50,8 +51,8 @@ def first_token_error(base_url: str, timeout: float, *,
                       body_started: bool = False) -> FirstTokenTimeoutError:
     """No token in time, so no partial text (``body_started``: chunks without text came)."""
     return FirstTokenTimeoutError(
-        f"no token from {base_url} within first_token_timeout={timeout:g}s"
-        " (server overloaded or stuck? raise the timeout for long queues)",
+        f"no token from {base_url} within {timeout:g}s (server overloaded or stuck? for long "
+        f"queues raise {timeout_setting('first_token')})",
         body_started=body_started,
     )
 
@@ -202,7 +203,8 @@ async def read_events(
                                         body_started=started) from None
             raise partial(
                 StallError,
-                f"stream from {base_url} stalled: no chunk for idle_timeout={idle:g}s",
+                f"stream from {base_url} stalled: no chunk for {idle:g}s "
+                f"({timeout_setting('idle')})",
                 body_started=True,
             ) from None
         raise

@@ -12,9 +12,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ..errors import ConfigError, ProfileNotFoundError, register_secret
+from ..errors import ConfigError, InputError, ProfileNotFoundError, register_secret
 from ..types import GenerationParams, non_finite
-from .file import Checker, check_base_url
+from .file import Checker, bare_message, check_base_url
 from .profiles import DEMO, Profile, parse_profile
 
 __all__ = ["PARAM_NAMES", "active_profile", "concurrency", "file_profiles", "params",
@@ -83,9 +83,14 @@ def active_profile(flags: Mapping[str, Any], env: Mapping[str, str],
     source["profile"] = name_src
 
     if url is not None:
-        url = check_base_url(str(url), key=url_key)
+        url = (_flag_checked(check_base_url, str(url), key=url_key) if url_src == "flag"
+               else check_base_url(str(url), key=url_key))
         if profile.is_builtin_sim:  # an ad hoc endpoint, not the simulator any more
             profile = Profile(name="custom")
+        elif profile.model and url != profile.base_url:
+            # Another server than the profile's: its model may not be served there, so the
+            # server's first model is used (--model or AGENTDECK_MODEL, below, still win).
+            profile = _with(profile, model=None, src="default")
         profile = _with(profile, base_url=url, src=url_src)
         if url_src in _FOREIGN:  # the profile's own key stays with the profile's server
             profile = _with(profile, api_key=None, src="default")
@@ -200,10 +205,10 @@ def params(table: dict[str, Any], check: Checker, flags: Mapping[str, Any],
     for key, (value, flag) in from_flags.items():
         if key in _PARAM_KINDS and _PARAM_KINDS[key][0] in ("int", "float"):
             kind, limits = _PARAM_KINDS[key]
-            value = _number(value, int if kind == "int" else float, flag, **limits)
+            value = _flag_checked(_number, value, int if kind == "int" else float, flag,
+                                  **limits)
         elif non_finite(value, key) is not None:
-            raise ConfigError("must be finite: a request's JSON cannot carry nan or inf",
-                              key=flag)
+            raise InputError(f"{flag}: must be finite: a request's JSON cannot carry nan or inf")
         params = params.merged(**{key: value})
         source[f"params.{key}"] = "flag"
     return params
@@ -229,8 +234,21 @@ def env_number(env: Mapping[str, str], name: str, cast: type, **limits: float) -
 
 
 def flag_number(raw: Any, name: str, cast: type, **limits: float) -> Any:
-    """The number given as flag ``--name``."""
-    return _number(raw, cast, f"--{name.replace('_', '-')}", **limits)
+    """The number given as flag ``--name``.
+
+    Raises:
+        InputError: not such a number, or out of range.
+    """
+    return _flag_checked(_number, raw, cast, f"--{name.replace('_', '-')}", **limits)
+
+
+def _flag_checked(check: Any, *args: Any, **kwargs: Any) -> Any:
+    """``check(*args, **kwargs)``, its ConfigError about a command-line value as the bad input
+    it is: ``--temperature: must be at least 0, found -1.0`` (exit 2, not a config error)."""
+    try:
+        return check(*args, **kwargs)
+    except ConfigError as exc:
+        raise InputError(f"{exc.key}: {bare_message(exc)}") from None
 
 
 def warn_if_readable(path: Path, warnings: list[str]) -> None:

@@ -73,6 +73,7 @@ __all__ = [
     "load_settings",
     "records_library_runs",
     "save_settings",
+    "save_ui",
     "set_profile",
 ]
 
@@ -133,8 +134,10 @@ def load_settings(
         env: the environment (default ``os.environ``).
         path: the config file (default ``paths.config_file()``).
     Raises:
-        ConfigError: malformed TOML, a wrong type or value, a bad base URL.
+        ConfigError: malformed TOML, a wrong type or value, a bad base URL (in the file or the
+            environment).
         ProfileNotFoundError: the requested profile is not defined.
+        InputError: a flag's value is wrong (``--temperature -1``, ``--base-url foo``).
     """
     env = os.environ if env is None else env
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
@@ -264,6 +267,21 @@ def save_settings(settings_or_doc: Settings | Mapping[str, Any],
         target = Path(path) if path is not None else paths.config_file()
         _read_for_save(target)
         doc = dict(settings_or_doc)
+    _validate(doc)
+    write_doc(target, doc)
+    return target
+
+
+def save_ui(changes: Mapping[str, Any], path: str | os.PathLike[str] | None = None) -> Path:
+    """Set keys of the file's ``[ui]`` table (the theme picked in the app), keeping the rest
+    of the file; a hand-edited file is kept as ``config.toml.bak`` first (``write_doc``).
+
+    Raises:
+        ConfigError: the file on disk is broken, or a value is not valid there.
+    """
+    target = Path(path) if path is not None else paths.config_file()
+    doc = _read_for_save(target)
+    doc["ui"] = {**dict(doc.get("ui") or {}), **changes}
     _validate(doc)
     write_doc(target, doc)
     return target

@@ -19,13 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigError, InputError, register_secret
 from .file import Checker, bare_message, check_base_url
+from .params import CLIENT_KEYS, param_value, read_pair
 
 __all__ = ["ENDPOINT_KEYS", "Target", "parse_target", "public_url", "to_target"]
 
 ENDPOINT_KEYS = ("profile", "url", "model")
 """The keys that say where a target's requests go; every other key is a request param."""
-_RESERVED = ("messages", "stream")
-"""Body keys the client sends itself."""
 
 
 @dataclass(frozen=True)
@@ -84,11 +83,8 @@ def parse_target(text: str) -> Target:
     found: dict[str, Any] = {}
     params: dict[str, Any] = {}
     for part in text.split(","):
-        key, eq, value = part.partition("=")
-        key = key.strip()
-        if not eq or not key:
-            raise InputError(f"a target's parts are KEY=VALUE joined by commas "
-                             f"(model=NAME,temperature=0.2); got {part.strip()!r}")
+        key, value = read_pair(part, "a target's parts are KEY=VALUE joined by commas "
+                                     "(model=NAME,temperature=0.2)")
         if key in found or key in params:
             raise InputError(f"a target gives {key}= twice")
         if key in ENDPOINT_KEYS:
@@ -97,7 +93,7 @@ def parse_target(text: str) -> Target:
                 raise InputError(f"a target's {key}= is empty")
             found[key] = value
         else:
-            params[key] = _value(value)
+            params[key] = param_value(value, "a target's params")
     return Target(**found, params=params)
 
 
@@ -115,24 +111,12 @@ def to_target(value: Any) -> Target:
     raise InputError(f"a target is a Target, its text (model=NAME) or a mapping, got {value!r}")
 
 
-def _value(text: str) -> Any:
-    """JSON when it parses (``20``, ``true``, ``["END"]``), else the text itself."""
-    try:
-        return json.loads(text, parse_constant=_no_constant)
-    except ValueError:
-        return text
-
-
-def _no_constant(name: str) -> Any:
-    raise InputError(f"a target's params must be finite: a request's JSON cannot carry {name}")
-
-
 def _checked(params: dict[str, Any]) -> dict[str, Any]:
     """``params`` range-checked as ``[params]`` in the config file is; the body they make."""
     from .precedence import params as read_params
 
     for key in params:
-        if key in _RESERVED or key == "model":
+        if key in CLIENT_KEYS or key == "model":
             raise InputError(f"a target cannot set {key}: the client sends it itself")
     try:
         body = read_params(params, Checker(None, ""), {}, {}, {}).to_body()

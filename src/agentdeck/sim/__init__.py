@@ -47,7 +47,8 @@ so a client's retry succeeds. The object may also set tokens_per_s, ttft, output
 reasoning and tokens_per_chunk for one request. Per server: ``faults={"disconnect": 0.05}``
 (probability per request, drawn with fault_seed) and ``fault_schedule={3: "stall"}`` keyed by
 chat request number. ``sim.stats`` (SimStats) counts requests, statuses, in-flight load (now
-and max), disconnects, tokens, faults, and keeps a RequestRecord per request.
+and max), disconnects, tokens, faults, and keeps a RequestRecord per request (when it arrived,
+when its first and last tokens were written: the server-side TTFT and TPOT).
 """
 
 from __future__ import annotations

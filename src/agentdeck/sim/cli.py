@@ -8,6 +8,7 @@ import os
 import sys
 
 from .. import eventloop
+from ..config.profiles import SIM_MODEL
 from .config import FAULT_KINDS, SimConfig
 
 __all__ = ["build_parser", "cli_main", "config_from_args"]
@@ -28,7 +29,7 @@ def build_parser(prog: str = "agentdeck sim") -> argparse.ArgumentParser:
         action="append",
         dest="models",
         metavar="NAME",
-        help=f"served model name, repeatable (default: {d.models[0]})",
+        help=f"served model name, repeatable (default: {SIM_MODEL}, as with --demo)",
     )
     add(
         "--api-key",
@@ -103,7 +104,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         raise ValueError(f"--fault-rate must be between 0 and 1, got {args.fault_rate}")
     faults = {k: args.fault_rate / len(kinds) for k in kinds} if args.fault_rate and kinds else {}
     return SimConfig(
-        models=tuple(args.models) if args.models else SimConfig.models,
+        models=tuple(args.models) if args.models else (SIM_MODEL,),
         api_key=args.api_key or os.environ.get("AGENTDECK_SIM_API_KEY") or None,
         tokens_per_s=args.tokens_per_s,
         ttft=args.ttft,

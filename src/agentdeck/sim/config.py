@@ -47,7 +47,11 @@ class SimConfig:
     seed: int | None = None
     """Seed for the text; None gives fresh text per request unless the request sends a seed."""
     tick: float = 0.02
-    """Minimum seconds between two writes of one stream (due tokens are sent together)."""
+    """Minimum seconds between two writes of one stream (due tokens are sent together).
+
+    Counted from the time the last write was due, not from when it went out: a late wake-up
+    never pushes later tokens back, so the pace stays exact when tick equals the token interval.
+    """
     faults: Mapping[str, float] = field(default_factory=dict)
     """Probability per request of each fault kind, e.g. {"status": 0.05, "disconnect": 0.02}."""
     fault_schedule: Mapping[int, Any] = field(default_factory=dict)

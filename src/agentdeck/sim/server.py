@@ -204,7 +204,7 @@ class SimServer:
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         stats = self.stats
         stats.requests += 1
-        record = RequestRecord(request_id="chatcmpl-" + os.urandom(8).hex())
+        record = RequestRecord("chatcmpl-" + os.urandom(8).hex(), arrived=time.monotonic())
         stats.records.append(record)
         try:
             plan = build_plan(

@@ -1,4 +1,8 @@
-"""What the simulator saw: requests, in-flight load, disconnects, tokens, per-request records."""
+"""What the simulator saw: requests, in-flight load, disconnects, tokens, per-request records.
+
+Each ``RequestRecord`` stamps when the request arrived and when its first and last tokens
+were written, so a benchmark can compare a client's TTFT and TPOT with what was really sent.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,24 @@ class RequestRecord:
     """The client went away before the response was complete."""
     done: bool = False
     """The response was sent completely (through [DONE] for a stream)."""
+    arrived: float = 0.0
+    """When the request reached the handler (``time.monotonic``, comparable across processes)."""
+    first_token_at: float | None = None
+    """When the write carrying the first token returned (``time.monotonic``)."""
+    last_token_at: float | None = None
+    """When the write carrying the last token sent so far returned (``time.monotonic``)."""
+
+    @property
+    def ttft(self) -> float | None:
+        """Server-side TTFT: the first token's write minus the request's arrival."""
+        return None if self.first_token_at is None else self.first_token_at - self.arrived
+
+    @property
+    def tpot(self) -> float | None:
+        """Server-side TPOT: first to last token write over the tokens between them."""
+        if self.first_token_at is None or self.last_token_at is None or self.tokens_sent < 2:
+            return None
+        return (self.last_token_at - self.first_token_at) / (self.tokens_sent - 1)
 
 
 @dataclass

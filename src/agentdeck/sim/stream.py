@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from bisect import bisect_left, bisect_right
 from itertools import accumulate
 from typing import Any
@@ -87,6 +88,7 @@ async def send_stream(
     so the cost per token is one small template fill, whatever the pace.
     """
     loop = asyncio.get_running_loop()
+    clock = time.monotonic
     events = stream_events(plan)
     count = len(events)
     steps = [e[0] for e in events]
@@ -126,8 +128,14 @@ async def send_stream(
             j = min(j, i + _BATCH)
             if j > i:
                 await _write(resp, b"".join([encode(e) for e in events[i:j]]))
-                last_write = now
+                # The next write waits `tick` from this one's schedule, not from its actual
+                # time: a late wake-up must not push every later token back.
+                last_write = start + steps[j - 1] / tps if tps > 0 else now
                 tokens = tokens_before[j] - tokens_before[i]
+                if tokens:
+                    record.last_token_at = clock()
+                    if record.first_token_at is None:
+                        record.first_token_at = record.last_token_at
                 stats.tokens_sent += tokens
                 stats.chunks_sent += chunks_before[j] - chunks_before[i]
                 stats.kv_tokens += tokens
@@ -201,6 +209,7 @@ async def send_full_reply(
     stats.tokens_sent += plan.completion_tokens
     stats.kv_tokens += plan.completion_tokens
     record.tokens_sent += plan.completion_tokens
+    record.first_token_at = record.last_token_at = time.monotonic()
     record.done = True
     if kind == "malformed":
         body = body[: len(body) // 2]

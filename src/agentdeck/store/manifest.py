@@ -7,7 +7,7 @@
                 started_at, ended_at, elapsed, attempts}],
      steps: [{step, total, label, worker_id, status, output_file, chars}],
      totals: {workers, status: {status: count}, chars, completion_tokens},
-     summary: {...}  (store/summary.py), result: {answer, aggregate, vote}  (store/outcome.py),
+     summary: {...}  (store/summary.py), result: {answer, aggregate, vote}  (store/result.py),
      error: {kind, message, traceback}   (only when an exception ended the run: a bug, often
                                           a plugin's)}
 

@@ -20,7 +20,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import fsutil
 from ..errors import redact
@@ -47,12 +47,12 @@ from .manifest import (
     totals,
     writer_info,
 )
-from .outcome import result_entry
+from .result import result_entry
 
 if TYPE_CHECKING:
     from .runs import Restored
 
-__all__ = ["FLUSH_INTERVAL", "RunRecorder"]
+__all__ = ["FLUSH_INTERVAL", "RunRecorder", "Snapshots"]
 
 log = logging.getLogger("agentdeck.store")
 
@@ -60,6 +60,12 @@ _STEP_NAME = re.compile(r"step-\d+", re.IGNORECASE)
 _STREAMING = WorkerState.STREAMING
 _ATTEMPT_KEYS = ("status", "finish_reason", "error", "error_kind", "chars", "reasoning_chars",
                  "file", "reasoning_file")
+
+
+class Snapshots(Protocol):
+    """What the recorder asks the run's summary, at each manifest write."""
+
+    def snapshot(self) -> dict[str, Any]: ...
 
 
 class RunRecorder(RunFold[RecordedWorker]):
@@ -74,15 +80,15 @@ class RunRecorder(RunFold[RecordedWorker]):
     record = RecordedWorker
 
     def __init__(self, run_dir: Path, manifest: dict[str, Any],
-                 restored: Restored | None = None) -> None:
+                 restored: Restored | None = None, summary: Snapshots | None = None) -> None:
         super().__init__()
         self.dir = run_dir
         self.run_id: str = manifest["run_id"]
         self.system = manifest.get("system") or ""
         self.manifest = manifest
         """The manifest as last written (read it, do not change it)."""
-        self.summary: Any = None
-        """The run's ``RunSummary`` (set by the run), written into the manifest as ``summary``."""
+        self.summary = summary
+        """The run's summary (``RunSummary``), written into the manifest as ``summary``."""
         self.write_error: OSError | None = None
         """The last disk error, if writing failed (text stays pending and is retried)."""
         self._stems: set[str] = set()

@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import InputError
 from ..state import UNFINISHED, RunStatus, WorkerState, read_state
 from .manifest import HOST, proc_stat
-from .outcome import rebuild_summary
+from .summary import RunSummary
 
 __all__ = ["RunInfo"]
 
@@ -200,7 +200,7 @@ class RunInfo:
             return summary
         if not any(entry.get("metrics") for entry in self.workers):
             return None
-        return rebuild_summary(self.workers, self.wall)
+        return RunSummary.from_entries(self.workers, self.wall).snapshot()
 
     @property
     def result(self) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from ..errors import ConfigError, InputError
 from ..sanitize import is_safe_filename, safe_filename
 from ..state import RunStatus, StepInfo, WorkerState, read_state
 from .manifest import MANIFEST, RecordedWorker, new_manifest
-from .recorder import RunRecorder
+from .recorder import RunRecorder, Snapshots
 from .run_info import RunInfo
 
 __all__ = ["LATEST", "Restored", "RunInfo", "RunRecorder", "RunStore", "new_run_id"]
@@ -73,6 +73,7 @@ class RunStore:
         endpoint: str | None = None,
         model: str | None = None,
         label: str = "",
+        summary: Snapshots | None = None,
         **extra: Any,
     ) -> RunRecorder:
         """Create the run folder and its first manifest; return the recorder to feed events.
@@ -84,6 +85,7 @@ class RunStore:
             prompts: the inputs, e.g. {"prompt": ..., "system": ..., "context_file": ...}.
             endpoint: the base URL (credentials in it are dropped); model: the model name.
             label: a human name for the run.
+            summary: the run's summary, written into the manifest (``RunSummary``).
             extra: more JSON-able fields for the manifest (e.g. profile name, concurrency).
         Raises:
             InputError: ``run_id`` is not a safe file name or already exists.
@@ -98,7 +100,7 @@ class RunStore:
             ) from exc
         manifest = new_manifest(folder.name, system, params=params, prompts=prompts,
                                 endpoint=endpoint, model=model, label=label, extra=extra)
-        return RunRecorder(folder, manifest)
+        return RunRecorder(folder, manifest, summary=summary)
 
     def _new_folder(self, system: str, run_id: str | None) -> Path:
         """Create and return a fresh run folder, named ``run_id`` or a new id."""
@@ -165,11 +167,12 @@ class RunStore:
         except OSError as exc:
             raise ConfigError(f"cannot remove run {info.run_id}: {exc.strerror or exc}") from exc
 
-    def reopen_run(self, info: RunInfo) -> RunRecorder:
+    def reopen_run(self, info: RunInfo, summary: Snapshots | None = None) -> RunRecorder:
         """A recorder for a finished run, to run some of its workers again into it.
 
         Its workers and steps are taken back as recorded; a worker queued again reopens the run
-        and keeps its earlier attempt as ``<worker>.attempt-N.md``.
+        and keeps its earlier attempt as ``<worker>.attempt-N.md``. ``summary``: the run's
+        summary from now on (``RunSummary.from_entries`` of its workers, the retry on top).
 
         Raises:
             InputError: the run is still being written, or its manifest cannot be read.
@@ -193,7 +196,7 @@ class RunStore:
                                    str(entry.get("worker_id") or ""), output, status), name))
         manifest = dict(info.manifest)
         manifest["status"] = info.status
-        return RunRecorder(info.dir, manifest, Restored(workers, steps, info.status))
+        return RunRecorder(info.dir, manifest, Restored(workers, steps, info.status), summary)
 
 
 @dataclass(frozen=True)

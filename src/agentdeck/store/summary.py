@@ -16,7 +16,7 @@ for chunks that arrive together.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ddsketch import DDSketch
@@ -31,11 +31,12 @@ from ..events import (
     TextDelta,
     WorkerFailed,
     WorkerFinished,
+    WorkerQueued,
     WorkerStarted,
 )
 from ..types import now
 
-__all__ = ["ITL_RELATIVE_ERROR", "PERCENTILES", "RunSummary", "latency_stats"]
+__all__ = ["ITL_RELATIVE_ERROR", "PERCENTILES", "REBUILT_NOTE", "RunSummary", "latency_stats"]
 
 ITL_RELATIVE_ERROR = 0.01
 """Pooled ITL quantiles are within 1% (relative) of the exact value."""
@@ -44,6 +45,8 @@ EXACT_GAPS = 65536
 PERCENTILES = (50, 90, 99)
 SERIES_SECONDS = 3600
 """Seconds of the tokens-per-second series kept (the last hour)."""
+REBUILT_NOTE = ("rebuilt from each request's recorded figures: ITL percentiles are not kept "
+                "per request")
 
 
 def latency_stats(values: Iterable[float], ordered: bool = False) -> dict[str, float | None]:
@@ -79,6 +82,15 @@ class RunSummary:
     """
 
     def __init__(self) -> None:
+        self.groups: dict[str, RunSummary] = {}
+        """A summary per group of workers (``WorkerQueued.group``: compare's targets), by the
+        group's name; empty for a run without groups. A group's figures end when its last
+        worker does, so its throughput is over its own wall time."""
+        self._group_of: dict[str, RunSummary] = {}
+        """Each grouped worker's group summary (the hot path's one lookup)."""
+        self._rebuilt = False
+        """True when some figures were read back from run.json (``from_entries``): pooled ITL
+        then keeps its mean only."""
         self.started_t: float | None = None
         """When the run first started (``types.now`` clock)."""
         self.ended_t: float | None = None
@@ -125,13 +137,24 @@ class RunSummary:
                 self.series[second] += tokens
             else:
                 self._grow(second, tokens)
-        elif kind is WorkerFinished:
+            if self._group_of:
+                group = self._group_of.get(ev.worker_id)
+                if group is not None:
+                    group(event)
+            return
+        if self.groups:
+            self._to_group(event)
+        if kind is WorkerFinished:
             self._finished(event)  # type: ignore[arg-type]
         elif kind is WorkerFailed:
             self._open.pop(event.worker_id, None)
             self._figures.pop(event.worker_id, None)
             self._ended[event.worker_id] = (
                 "cancelled" if event.cancelled else "failed")  # type: ignore[attr-defined]
+        elif kind is WorkerQueued:
+            group = event.group  # type: ignore[attr-defined]
+            if group:
+                self._join(group, event)
         elif kind is FirstToken:
             self.first_tokens[event.worker_id] = event.ttft  # type: ignore[attr-defined]
         elif kind is Retrying or kind is WorkerStarted:
@@ -148,6 +171,36 @@ class RunSummary:
             if self._since is not None:
                 self._wall += max(event.t - self._since, 0.0)
                 self._since = None
+
+    def _join(self, name: str, event: RunEvent) -> None:
+        """A worker queued in group ``name``: that group's summary, started as the run did."""
+        group = self.groups.get(name)
+        if group is None:
+            self.groups[name] = group = RunSummary()
+            if self.started_t is not None:
+                group(RunStarted(event.run_id, "", (), t=self.started_t))
+        self._group_of[event.worker_id] = group
+
+    def _to_group(self, event: RunEvent) -> None:
+        """A run event to the group it concerns: a worker's to its group, the run's start to
+        every group, its end to the groups still running; a group ends with its last worker."""
+        kind = event.__class__
+        if kind is RunStarted:
+            for group in self.groups.values():
+                group(event)
+            return
+        if kind is RunFinished:
+            for group in self.groups.values():
+                if group.ended_t is None:
+                    group(event)
+            return
+        group = self._group_of.get(getattr(event, "worker_id", ""))
+        if group is None or kind is WorkerQueued:
+            return
+        group(event)
+        if (kind is WorkerFinished or kind is WorkerFailed) and group.ended_t is None and all(
+                self._group_of[w] is not group or w in group._ended for w in self._group_of):
+            group(RunFinished(event.run_id, "done", t=event.t))
 
     def _grow(self, second: int, tokens: int) -> None:
         """Extend the per-second series to ``second``, keeping the last ``SERIES_SECONDS``."""
@@ -216,6 +269,9 @@ class RunSummary:
         """Pooled ITL: exact mean; percentiles exact, or sketched past ``EXACT_GAPS``."""
         if not self._itl_count:
             return {"mean": None, **{f"p{p}": None for p in PERCENTILES}}
+        if self._rebuilt:
+            return {"mean": self._itl_sum / self._itl_count,
+                    **{f"p{p}": None for p in PERCENTILES}}
         if self.itl_exact is not None:
             if self._itl_sorted is None:  # sorted once per new stream, not per snapshot
                 self._itl_sorted = sorted(self.itl_exact)
@@ -249,4 +305,48 @@ class RunSummary:
             "itl_s": self.itl_stats(),
             "e2e_s": latency_stats(f[2] for f in figures if f[2] is not None),
             "itl_relative_error": ITL_RELATIVE_ERROR,
+            **({"rebuilt": REBUILT_NOTE} if self._rebuilt else {}),
         }
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[Mapping[str, Any]],
+                     wall_s: float | None = None) -> RunSummary:
+        """A summary folded from a run's recorded worker entries (run.json's ``workers``).
+
+        For runs recorded before run.json carried a summary, and for a run reopened to retry
+        some workers, whose events then fold on top. TTFT, TPOT and E2E come out exact (one
+        figure per request, as the live summary keeps); pooled ITL keeps its mean only,
+        weighted by each request's gap count (``itl_gaps``). ``wall_s``: the run's wall time
+        so far (None: from the workers' start and end times).
+        """
+        summary = cls()
+        summary._rebuilt = True
+        starts: list[float] = []
+        ends: list[float] = []
+        for entry in entries:
+            worker, status = str(entry.get("id")), entry.get("status")
+            if isinstance(entry.get("started_at"), (int, float)):
+                starts.append(entry["started_at"])
+            if isinstance(entry.get("ended_at"), (int, float)):
+                ends.append(entry["ended_at"])
+            if status == "failed":
+                summary._ended[worker] = "failed"
+            elif status in ("cancelled", "interrupted"):
+                summary._ended[worker] = "cancelled"
+            if status != "done":
+                continue
+            summary._ended[worker] = "done"
+            usage = entry.get("usage") or {}
+            metrics = entry.get("metrics") or {}
+            tokens = metrics.get("output_tokens") or usage.get("completion_tokens") or 0
+            figures = [metrics.get(k) if isinstance(metrics.get(k), (int, float)) else None
+                       for k in ("e2e", "ttft", "tpot")]
+            summary._figures[worker] = (usage.get("prompt_tokens") or 0, tokens, *figures)
+            gaps, mean = metrics.get("itl_gaps"), metrics.get("itl_mean")
+            if isinstance(gaps, int) and gaps > 0 and isinstance(mean, (int, float)):
+                summary._itl_sum += mean * gaps
+                summary._itl_count += gaps
+        if wall_s is None:
+            wall_s = max(max(ends) - min(starts), 0.0) if starts and ends else 0.0
+        summary._wall = wall_s
+        return summary

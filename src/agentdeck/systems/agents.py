@@ -74,7 +74,7 @@ class BaseAgent(Orchestrator, abc.ABC):
         if self.system_prompt:
             prompts["system"] = self.system_prompt
         prompts.update(self._extra_prompts())
-        run = self._open_run(
+        run = self.open_run(
             params=json_params(kwargs), prompts=prompts, workers=(WORKER_ID,),
             concurrency=self.concurrency, label=self.agent_id,
         )
@@ -85,7 +85,7 @@ class BaseAgent(Orchestrator, abc.ABC):
                 return "cancelled", outcome
             return ("done" if outcome.ok else "failed"), outcome
 
-        outcome = await self._drive(run, body)
+        outcome = await self.drive(run, body)
         self.last_outcome = outcome
         if outcome.cancelled:
             raise asyncio.CancelledError(f"agent {self.agent_id} was cancelled")
@@ -125,7 +125,7 @@ class BaseAgent(Orchestrator, abc.ABC):
     @staticmethod
     def _request_options(request: RunRequest) -> dict[str, Any]:
         """The constructor's keyword options a registry request sets."""
-        return {"system_prompt": request.options.get("system_prompt"),
+        return {"system_prompt": request.options.get("system_prompt") or request.system_prompt,
                 "listeners": request.listeners, "store": request.store,
                 "concurrency": request.concurrency}
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "AggregateResult",
     "Vote",
+    "agreement",
     "all_short",
     "answer_key",
     "extract_answer",
@@ -91,10 +94,19 @@ class Vote:
 
     @property
     def summary(self) -> str:
-        """One short line: ``42 (5 of 8)`` or ``no majority (8 answers, 8 different)``."""
+        """One short line: ``42 (5 of 8)``, ``42 (the only answer)`` or ``no majority (8
+        answers, 8 different)``."""
+        if self.voters == 1:
+            return f"{one_line(self.winner)} (the only answer)"
         if not self.majority:
-            return f"no majority ({self.voters} answers, {len(self.counts)} different)"
+            return (f"no majority ({plural(self.voters, 'answer')}, "
+                    f"{len(self.counts)} different)")
         return f"{one_line(self.winner)} ({self.counts[self.winner]} of {self.voters})"
+
+    def document(self) -> dict[str, Any]:
+        """JSON-able: the winner (None without a majority), counts, voters, summary."""
+        return {"winner": self.winner if self.majority else None, "majority": self.majority,
+                "summary": self.summary, "counts": dict(self.counts), "voters": self.voters}
 
     def tally(self, limit: int = TALLY_LINES) -> list[str]:
         """``count  answer`` lines, most common first, each answer cut to one line."""
@@ -102,6 +114,11 @@ class Vote:
         if len(self.counts) > limit:
             rows.append(f"      ... {len(self.counts) - limit} more answers (--json has all)")
         return rows
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 answer``, ``3 answers``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def one_line(text: str, width: int = TALLY_WIDTH) -> str:
@@ -128,6 +145,31 @@ def all_short(texts: list[str]) -> bool:
     """True when every extracted answer is short enough for a vote to mean something."""
     answers = [extract_answer(t) for t in texts]
     return bool(answers) and all(0 < len(a) <= SHORT_ANSWER for a in answers)
+
+
+def agreement(groups: Mapping[str, Sequence[str]]) -> dict[str, object]:
+    """Whether groups of answers (compare's targets, by key) give the same short answer.
+
+    Args:
+        groups: each group's finished answers' texts (failed calls left out).
+
+    Returns:
+        ``short``: every answer is short enough to compare (else nothing is compared);
+        ``tallies``: each group's answer counts; ``answers``: each group's answer, its majority
+        (its only answer when it has one), None without a majority; ``agree``: every group has
+        an answer and they are the same (None when nothing was compared).
+    """
+    texts = {key: [t for t in answers if t.strip()] for key, answers in groups.items()}
+    flat = [t for answers in texts.values() for t in answers]
+    if not texts or not all(texts.values()) or not all_short(flat):
+        return {"short": False, "tallies": {}, "answers": {}, "agree": None}
+    votes = {key: majority_vote(answers) for key, answers in texts.items()}
+    answers = {key: v.winner if v is not None and (v.majority or v.voters == 1) else None
+               for key, v in votes.items()}
+    named = {answer_key(a) for a in answers.values() if a is not None}
+    return {"short": True,
+            "tallies": {key: v.counts for key, v in votes.items() if v is not None},
+            "answers": answers, "agree": None not in answers.values() and len(named) == 1}
 
 
 def _numbered(answers: list[str]) -> str:
@@ -178,9 +220,16 @@ class AggregateResult:
     answer: str
     """The winning answer (vote), the chosen response (select) or the merged one."""
     chosen: str | None = None
-    """Task id of the answer picked (vote: first to give the winner; select: the pick)."""
+    """Worker id of the answer picked (vote: first to give the winner; select: the pick),
+    ``call-03``: the id of the events, progress lines and run folder."""
     vote: Vote | None = None
     error: str | None = None
     """Why aggregation could not give an answer (no successful calls, failed call...)."""
     inputs: tuple[str, ...] = field(default=())
-    """Task ids of the answers that were aggregated."""
+    """Worker ids of the answers that were aggregated."""
+
+    def document(self) -> dict[str, Any]:
+        """JSON-able, for run.json and ``--json``."""
+        return {"mode": self.mode, "answer": self.answer, "chosen": self.chosen,
+                "error": self.error, "inputs": list(self.inputs),
+                "vote": self.vote.document() if self.vote is not None else None}

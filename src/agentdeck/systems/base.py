@@ -9,9 +9,10 @@ listener, synchronously.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..client.model import BaseModel
 from ..errors import InputError
@@ -22,9 +23,12 @@ from ..types import GenerationParams
 from .inputs import CONCURRENCY
 from .run import Run, Sink, WorkerOutcome, think_text
 
+if TYPE_CHECKING:
+    from .request import RunRequest
+
 __all__ = [
-    "Orchestrator", "Run", "Sink", "WorkerOutcome", "clip", "json_params", "split_options",
-    "think_text",
+    "Orchestrator", "Run", "Sink", "WorkerOutcome", "clip", "ended_status", "failed_calls",
+    "json_params", "split_options", "think_text",
 ]
 
 
@@ -83,13 +87,15 @@ class Orchestrator:
         store: where runs are recorded: a ``RunStore``, True for the default one, False for
             none; None records only when the config file says ``record = true``.
         concurrency: most requests in flight at once (None: no cap).
+        system_prompt: put first in every request of its runs (a registry request's
+            ``system_prompt``, the CLI's ``--system``).
     """
 
     system = "system"
     """The name recorded in run manifests and ``RunStarted``."""
     system_prompt: str | None = None
-    """A system message sent first in every request of a run whose messages have none (the
-    CLI's ``--system`` for any system); agents take theirs as an argument."""
+    """A system prompt put first in every request of a run (``open_run`` takes a request's
+    ``system_prompt`` over it); agents take theirs as an argument."""
 
     def __init__(
         self,
@@ -98,17 +104,25 @@ class Orchestrator:
         listeners: Iterable[EventListener] = (),
         store: RunStore | bool | None = None,
         concurrency: int | None = None,
+        system_prompt: str | None = None,
     ) -> None:
         if concurrency is not None:
             CONCURRENCY.check(concurrency, "concurrency")
         self.model = model
         self.concurrency = concurrency
+        if system_prompt:
+            self.system_prompt = system_prompt
         self._listeners: list[EventListener] = list(listeners)
         self._store = _StoreChoice(store)
         self._active: list[Run] = []
         self._last_run: Run | None = None
         self._preparing = False
         self._cancel_pending = False
+
+    @property
+    def last_run(self) -> Run | None:
+        """The latest run (also while it is still going), None before any."""
+        return self._last_run
 
     @property
     def last_run_id(self) -> str | None:
@@ -180,22 +194,60 @@ class Orchestrator:
             choice.store, choice.resolved = (None if value is False else value), True
         return choice.store
 
-    def _open_run(
+    @contextlib.contextmanager
+    def preparing(self) -> Iterator[None]:
+        """Work before a run opens (a chain measuring its text, compare connecting its
+        targets) that ``cancel()`` must stop: a cancel during it raises ``CancelledError`` as
+        the block ends.
+
+        Raises:
+            asyncio.CancelledError: ``cancel()`` was called during the block.
+        """
+        self._preparing, self._cancel_pending = True, False
+        try:
+            yield
+        finally:
+            self._preparing = False
+        if self._cancel_pending:
+            raise asyncio.CancelledError(f"{self.system} was cancelled")
+
+    def open_run(
         self,
+        request: RunRequest | None = None,
         *,
         params: dict[str, Any],
-        prompts: dict[str, str],
+        prompts: dict[str, str] | None = None,
         workers: tuple[str, ...] = (),
         concurrency: int | None = None,
         label: str = "",
         manifest: dict[str, Any] | None = None,
     ) -> Run:
-        """Create the run, its recorder and emit ``RunStarted`` (``manifest``: more run.json
-        fields, compare's ``targets``)."""
+        """Create a run, its recorder, and emit ``RunStarted``.
+
+        Args:
+            request: the registry request the run is for: its prompt, label, concurrency and
+                system prompt are the defaults of the others (the system prompt goes first
+                in every request of the run: the CLI's ``--system``).
+            params: the run's generation params as sent (``json_params``), for run.json.
+            prompts: the inputs to keep in run.json (default: the request's prompt).
+            workers: the worker ids the run starts with (the grid shows them queued).
+            concurrency: most requests in flight (default: the request's, else the system's).
+            label: the run's label (default: the request's, else the system's name).
+            manifest: more run.json fields (compare's ``targets``).
+        """
+        system_prompt = self.system_prompt
+        if request is not None:
+            system_prompt = request.system_prompt or system_prompt
+            if prompts is None:
+                prompts = {"prompt": clip(request.prompt)}
+            label = label or request.label
+            concurrency = concurrency or request.concurrency
+        prompts = dict(prompts or {})
+        if system_prompt and "system" not in prompts:
+            prompts["system"] = system_prompt
         store = self._resolve_store()
         recorder = None
-        if self.system_prompt and "system" not in prompts:
-            prompts = {**prompts, "system": self.system_prompt}
+        summary = self._new_summary()
         if store is not None:
             recorder = store.create_run(
                 system=self.system,
@@ -203,21 +255,31 @@ class Orchestrator:
                 prompts=prompts,
                 endpoint=_endpoint(self.model),
                 model=getattr(self.model, "model_name", None),
-                label=label,
+                label=label or self.system,
+                summary=summary,
                 **(manifest or {}),
             )
             run_id = recorder.run_id
         else:
             run_id = new_run_id(self.system)  # the same ids whether or not the run is recorded
-        run = Run(self.model, run_id, list(self._listeners), concurrency, recorder,
-                  system_prompt=self.system_prompt)
+        run = Run(self.model, run_id, list(self._listeners), concurrency or self.concurrency,
+                  recorder, system_prompt=system_prompt, summary=summary)
         self._active.append(run)
         self._last_run = run
         run.emit(RunStarted(run_id, self.system, tuple(workers)))
         return run
 
-    async def _drive(self, run: Run, body: Callable[[], Any]) -> Any:
-        """Run ``body()`` (returning ``(status, result)``) and always finish the run."""
+    def _new_summary(self) -> RunSummary:
+        """The summary a new run folds its events into (a resumed run's starts from what
+        was recorded)."""
+        return RunSummary()
+
+    async def drive(self, run: Run, body: Callable[[], Any]) -> Any:
+        """Run ``body()`` (returning ``(status, result)``) and always finish the run.
+
+        An exception from ``body`` finishes the run as failed, kept in run.json with its
+        traceback; a cancel finishes it as cancelled. Returns ``body``'s result.
+        """
         try:
             status, result = await body()
         except asyncio.CancelledError:
@@ -236,6 +298,24 @@ class Orchestrator:
             status = "cancelled"
         run.finish(status, result)
         return result
+
+
+def ended_status(run: Run, failed: int, total: int, short: bool = False) -> str:
+    """How a run of ``total`` calls ended: cancelled, failed (none finished), partial (some
+    failed, or ``short`` of an answer it was asked for) or done."""
+    if run.cancel_requested:
+        return "cancelled"
+    if failed == total:
+        return "failed"
+    return "partial" if failed or short else "done"
+
+
+def failed_calls(failed: int, total: int, where: str = "") -> str:
+    """``3 of 8 calls failed`` (and ``where``, in brackets); '' when none did."""
+    if not failed:
+        return ""
+    return f"{failed} of {total} call{'s' if total != 1 else ''} failed" + (
+        f" ({where})" if where else "")
 
 
 def _endpoint(model: BaseModel) -> str | None:

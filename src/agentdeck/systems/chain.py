@@ -82,6 +82,10 @@ class ChainResult:
     outcomes: dict[str, WorkerOutcome] = field(default_factory=dict)
     """Worker id -> how that step ended, with its text."""
 
+    def result_document(self) -> dict[str, Any] | None:
+        """For run.json's ``result``: the manager's answer."""
+        return {"answer": self.answer} if self.answer else None
+
 
 class ChainOfAgents(Orchestrator):
     """Answers a question over a text too long for the model's context window.
@@ -99,10 +103,6 @@ class ChainOfAgents(Orchestrator):
     """
 
     system = "chain"
-    confirm: Callable[[int], Awaitable[bool]] | None = None
-    """Asked with the number of steps once the text is cut, before any step is sent (the
-    CLI asks on a terminal past 100 steps); False ends ``run`` with ``CancelledError`` and
-    nothing recorded."""
 
     def __init__(
         self,
@@ -116,8 +116,14 @@ class ChainOfAgents(Orchestrator):
         listeners: Iterable[EventListener] = (),
         store: Any = None,
         concurrency: int | None = None,
+        system_prompt: str | None = None,
+        confirm: Callable[[int], Awaitable[bool]] | None = None,
     ) -> None:
-        super().__init__(model, listeners=listeners, store=store, concurrency=concurrency)
+        super().__init__(model, listeners=listeners, store=store, concurrency=concurrency,
+                         system_prompt=system_prompt)
+        self.confirm = confirm
+        """Asked with the number of steps once the text is cut, before any step is sent;
+        False ends ``run`` with ``CancelledError`` and nothing recorded."""
         if chunk_size is not None and not CHUNK_SIZE.fits(chunk_size):
             raise InputError(f"chunk_size must be at least {CHUNK_SIZE.minimum} tokens")
         if chunk_size is not None and not 0 <= chunk_overlap < chunk_size // 2:
@@ -137,6 +143,7 @@ class ChainOfAgents(Orchestrator):
             request.label or cls.system, model, chunk_size=options.get("chunk_size"),
             query_aware=not options.get("summarize"), unit_tokens=options.get("unit_tokens"),
             listeners=request.listeners, store=request.store, concurrency=request.concurrency,
+            system_prompt=request.system_prompt, confirm=request.confirm,
         )
 
     async def run(self, initial_prompt: str, long_text: str, **kwargs: Any) -> str:
@@ -158,29 +165,24 @@ class ChainOfAgents(Orchestrator):
         counter = TokenCounter(self.model)
         question = initial_prompt if self.query_aware else ""
         template = worker_prompt("", "", question, self.query_aware)
-        self._preparing, self._cancel_pending = True, False
-        try:  # measuring a long text takes requests too: cancel() must reach them
+        with self.preparing():  # measuring a long text takes requests too: cancel() stops it
             budget = await plan_budget(self.model, counter, template, question,
                                        self.unit_tokens, self.chunk_size, kwargs.get("max_tokens"))
             chunker = Chunker(long_text, counter, self.chunk_overlap)
             spans = await chunker.split(budget.chunk)
-        finally:
-            self._preparing = False
-        if self._cancel_pending:
-            raise asyncio.CancelledError(f"chain {self.system_id} was cancelled")
         if self.confirm is not None and not await self.confirm(len(spans) + 1):
             raise asyncio.CancelledError(f"chain {self.system_id} was not confirmed")
         params = json_params(kwargs)
         params.update(long_text_chars=len(long_text), chunks=len(spans), budget=budget.describe(),
                       query_aware=self.query_aware, unit_tokens=budget.unit)
         width = max(2, len(str(len(spans))))
-        run = self._open_run(
+        run = self.open_run(
             params=params, prompts={"prompt": initial_prompt, "long_text": clip(long_text, 4096)},
             workers=tuple(_chunk_id(i, width) for i in range(1, len(spans) + 1)) + (MANAGER,),
             concurrency=self.concurrency, label=self.system_id,
         )
         state = _ChainState(run, chunker, spans, budget, width, initial_prompt, kwargs)
-        result: ChainResult = await self._drive(run, lambda: self._chain(state))
+        result: ChainResult = await self.drive(run, lambda: self._chain(state))
         if run.status == "cancelled":  # cancel(), or cancel_worker() on the step running
             raise asyncio.CancelledError(f"chain {self.system_id} was cancelled")
         return result.answer

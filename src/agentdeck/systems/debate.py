@@ -56,6 +56,15 @@ class DebateResult:
     outcomes: dict[str, WorkerOutcome] = field(default_factory=dict)
     """Worker id -> how that seat's answer in that round ended."""
 
+    def result_document(self) -> dict[str, Any] | None:
+        """For run.json's ``result``: the final answer and the vote."""
+        doc: dict[str, Any] = {}
+        if self.answer:
+            doc["answer"] = self.answer
+        if self.vote is not None:
+            doc["vote"] = self.vote.document()
+        return doc or None
+
     @property
     def answer(self) -> str:
         """The majority answer, or seat 1's final answer when there is no vote."""
@@ -79,8 +88,10 @@ class Debate(Orchestrator):
         listeners: Iterable[EventListener] = (),
         store: Any = None,
         concurrency: int | None = None,
+        system_prompt: str | None = None,
     ) -> None:
-        super().__init__(model, listeners=listeners, store=store, concurrency=concurrency)
+        super().__init__(model, listeners=listeners, store=store, concurrency=concurrency,
+                         system_prompt=system_prompt)
         seats, turns = DEBATE_AGENTS, DEBATE_ROUNDS
         if not seats.fits(agents):
             raise InputError(f"a debate needs {seats.minimum} to {seats.maximum} agents, "
@@ -99,7 +110,7 @@ class Debate(Orchestrator):
                    agents=DEBATE_AGENTS.or_default(request.calls),
                    rounds=DEBATE_ROUNDS.or_default(request.rounds),
                    listeners=request.listeners, store=request.store,
-                   concurrency=request.concurrency)
+                   concurrency=request.concurrency, system_prompt=request.system_prompt)
 
     async def run(self, prompt: str, **kwargs: Any) -> DebateResult:
         """Debate ``prompt``; ``kwargs`` are generation params for every call.
@@ -115,9 +126,9 @@ class Debate(Orchestrator):
         params.update(agents=self.agents, rounds=self.rounds)
         workers = tuple(_wid(s, r) for r in range(self.rounds + 1)
                         for s in range(1, self.agents + 1))
-        run = self._open_run(params=params, prompts={"prompt": prompt}, workers=workers,
+        run = self.open_run(params=params, prompts={"prompt": prompt}, workers=workers,
                              concurrency=concurrency or self.concurrency, label=self.system_id)
-        result: DebateResult = await self._drive(run, lambda: self._debate(run, prompt, kwargs))
+        result: DebateResult = await self.drive(run, lambda: self._debate(run, prompt, kwargs))
         if run.cancel_requested:
             raise asyncio.CancelledError(f"debate {self.system_id} was cancelled")
         return result
@@ -167,7 +178,7 @@ class Debate(Orchestrator):
                     others = [(o, latest[o]) for o in seats if o != s and o in latest]
                     talks[s].append(("revise", others))
             tasks = [run.spawn(_wid(s, r), await _messages(fitter, talks[s], kwargs), kwargs,
-                               label=f"seat {s} round {r}", step=r + 1) for s in order]
+                               label=_label(s, r), step=r + 1) for s in order]
             answers = [""] * self.agents
             for s, outcome in zip(order, await run.gather(tasks)):
                 result.outcomes[outcome.worker_id] = outcome
@@ -216,6 +227,11 @@ def _render(talk: list[_Turn], quotes: Any) -> list[str]:
         else:
             out.append(mine if kind == "assistant" else value)
     return out
+
+
+def _label(seat: int, round_: int) -> str:
+    """A card's name: round 0 is each seat's first answer, the later ones its revisions."""
+    return f"seat {seat} " + ("first answer" if round_ == 0 else f"revision {round_}")
 
 
 def _wid(seat: int, round_: int) -> str:

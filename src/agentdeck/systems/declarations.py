@@ -24,7 +24,8 @@ __all__ = [
     "MANAGER", "MAX_AGENTS", "MAX_CALLS", "MAX_LAYERS", "MAX_ROUNDS", "MIN_CHUNK_TOKENS",
     "MOA_AGGREGATOR", "MOA_AGGREGATOR_MAX_TOKENS", "MOA_AGGREGATOR_TEMPERATURE", "MOA_LAYERS",
     "MOA_PROPOSERS", "MOA_TEMPERATURES", "MULTI_CALLS",
-    "OUTPUT_DIR", "SPECS", "SUMMARIZE", "SYSTEM_PROMPT", "TEMPERATURES", "UNIT_TOKENS",
+    "OUTPUT_DIR", "SPECS", "SUMMARIZE", "SYSTEM_PROMPT", "TEMPERATURES", "UNIT_TOKENS", "YES",
+    "COMMAND_OPTIONS", "CONFIRM_STEPS",
     "WORKER_ID", "COMPARE_CALLS", "COMPARE_CONCURRENCY", "MAX_TARGETS", "TARGETS",
 ]
 
@@ -59,6 +60,13 @@ def _lazy(module: str, cls: str) -> Callable[[BaseModel, RunRequest], System]:
 
 SYSTEM_PROMPT = Option("system_prompt", "--system", "a system prompt", kind="text",
                        title="system prompt", metavar="TEXT")
+CONFIRM_STEPS = 100
+"""A chain of more steps asks before it starts, on a terminal (``--yes`` does not ask)."""
+YES = Option("yes", "--yes", f"do not ask before a chain of more than {CONFIRM_STEPS} steps",
+             kind="switch")
+COMMAND_OPTIONS = (SYSTEM_PROMPT, YES)
+"""The options the CLI adds to run commands itself (``--system`` to every one, ``--yes`` to a
+chain's): the command line builds them from here and a plugin may not declare them."""
 SUMMARIZE = Option("summarize", "--summarize", "query-less workers (plain running summaries)",
                    kind="switch", title="summarize")
 CHUNK_SIZE = Option("chunk_size", "--chunk-size", "cap on a chunk's tokens",

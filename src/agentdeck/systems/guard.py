@@ -4,7 +4,8 @@ A built-in's bug crashes loudly (STYLE: real bugs are not hidden). A plugin's is
 ``guarded`` wraps a plugin spec's ``make`` so that an exception of the plugin's own, while it is
 built or while it runs, becomes a ``PluginError`` naming the plugin's file and line. The front
 ends show an ``AgentDeckError`` as they show any failure (the CLI's error line and exit code, the
-app's notice); the run it had started is finished as failed, its traceback in ``run.json``.
+app's notice); the run this call started is finished as failed, its traceback in ``run.json``
+(a run that finished before the plugin raised keeps the traceback beside its status).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from ..client.model import BaseModel
     from .registry import SystemSpec
 
-__all__ = ["Guarded", "guarded", "plugin_error"]
+__all__ = ["FORWARDED", "Guarded", "guarded", "plugin_error"]
 
 
 def guarded(spec: SystemSpec, origin: str, path: str
@@ -41,6 +42,14 @@ def guarded(spec: SystemSpec, origin: str, path: str
     return make_guarded
 
 
+FORWARDED = frozenset({
+    "last_run", "last_run_id", "last_run_dir", "summary", "summary_document", "worker_file",
+    "add_listener", "remove_listener", "retry_worker", "targets", "target_summaries",
+})
+"""What the front ends read of a system besides its run: forwarded when the plugin's system
+has it (an ``Orchestrator`` has most; ``retry_worker`` only a system that can retry)."""
+
+
 class Guarded:
     """A plugin's system, whose own exceptions fail its run as a ``PluginError``."""
 
@@ -48,13 +57,19 @@ class Guarded:
         self.system = system
         self.key, self.origin, self.path = key, origin, path
 
+    def __getattr__(self, name: str) -> Any:
+        if name in FORWARDED:
+            return getattr(self.system, name)
+        raise AttributeError(f"{type(self).__name__} of {self.key!r} has no {name!r}")
+
     async def run_request(self, request: RunRequest) -> RunResult:
+        before = getattr(self.system, "last_run", None)
         try:
             result = await self.system.run_request(request)
         except AgentDeckError:
             raise
         except Exception as exc:
-            folder = self._fail_run(exc)
+            folder = self._fail_run(exc, before)
             where = f"; the traceback is in {folder}{os.sep}run.json" if folder else ""
             raise plugin_error(self.key, self.origin, self.path, "failed", exc, where) from exc
         if not isinstance(result, RunResult):
@@ -63,27 +78,43 @@ class Guarded:
         return result
 
     def cancel(self) -> None:
-        self.system.cancel()
+        try:
+            self.system.cancel()
+        except AgentDeckError:
+            raise
+        except Exception as exc:
+            raise plugin_error(self.key, self.origin, self.path, "could not cancel",
+                               exc) from exc
 
     def cancel_worker(self, worker_id: str) -> bool:
-        return bool(self.system.cancel_worker(worker_id))
+        try:
+            return bool(self.system.cancel_worker(worker_id))
+        except AgentDeckError:
+            raise
+        except Exception as exc:
+            raise plugin_error(self.key, self.origin, self.path,
+                               f"could not cancel worker {worker_id!r}", exc) from exc
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.system, name)  # the system's own extras (retry_worker, last_run_id)
+    def _fail_run(self, exc: Exception, before: Any) -> Any:
+        """Keep ``exc`` in the run this call opened, finishing it as failed if the plugin left
+        it open; that run's folder, or None (no run of this call, or not recorded).
 
-    def _fail_run(self, exc: Exception) -> Any:
-        """Finish the run the plugin left open as failed, keeping ``exc``; its folder or None.
-
-        A system built on ``Orchestrator._drive`` did this already; one that opened a run and
-        raised outside it would leave it running for ever.
+        A run ``drive`` finished has its error already when the plugin raised inside it; one
+        the plugin raised after (or outside ``drive``) gets it here.
         """
-        run = getattr(self.system, "_last_run", None)
-        if run is not None and not getattr(run, "finished", True):
+        run = getattr(self.system, "last_run", None)
+        if run is None or run is before:
+            return None  # the last run is an earlier call's: nothing of this call to blame
+        recorder = run.recorder
+        if not run.finished:
             run.cancel()  # its workers, if it left some streaming
-            if run.recorder is not None:
-                run.recorder.record_error(exc)
+            if recorder is not None:
+                recorder.record_error(exc)
             run.finish("failed")
-        return getattr(self.system, "last_run_dir", None)
+        elif recorder is not None and "error" not in recorder.manifest:
+            recorder.record_error(exc)
+            recorder.close()  # finished already: write the manifest with the error now
+        return recorder.dir if recorder is not None else None
 
 
 def plugin_error(key: str, origin: str, path: str, what: str, exc: Exception,

@@ -9,8 +9,9 @@ cycles over them, and a seed becomes one seed per proposer. Quoted answers are s
 to fit the window (``quotes``).
 
 Built as a third party would build a plugin, with the public API only: ``RunRequest`` in,
-``RunResult`` out, ``Orchestrator``'s runs (``_open_run``, ``_drive``), ``Run.spawn``/``gather``
-and the step events; declared with the built-ins (``declarations``, key ``moa``).
+``RunResult`` out, ``Orchestrator``'s runs (``open_run``, ``drive``), ``Run.spawn``/``gather``
+and the step events; declared with the built-ins (``declarations``, key ``moa``), its spec
+passing the checks a plugin's does (``spec_check``).
 
 Worker ids: ``l1-p1`` (layer 1, proposer 1) ... ``agg``. Layer i is step i; the aggregator is
 step layers + 1.
@@ -75,6 +76,10 @@ class MoAResult:
     failed: list[str] = field(default_factory=list)
     outcomes: dict[str, WorkerOutcome] = field(default_factory=dict)
 
+    def result_document(self) -> dict[str, Any] | None:
+        """For run.json's ``result``: the aggregator's answer."""
+        return {"answer": self.answer} if self.answer else None
+
 
 class MixtureOfAgents(Orchestrator):
     """Mixture-of-Agents over one model: ``layers`` x ``proposers`` calls, then one more."""
@@ -131,12 +136,9 @@ class MixtureOfAgents(Orchestrator):
                       temperatures=self.temperatures, aggregator=self.aggregator)
         workers = tuple(worker_id(layer, p) for layer in range(1, self.layers + 1)
                         for p in range(1, self.proposers + 1)) + (MOA_AGGREGATOR,)
-        run = self._open_run(params=params, prompts={"prompt": request.prompt}, workers=workers,
-                             concurrency=request.concurrency or self.concurrency,
-                             label=self.label)
-        result: MoAResult = await self._drive(run, lambda: self._mix(run, request.prompt, kwargs))
-        lines = [f"## Layer {i}\n\n" + "\n\n".join(f"### Proposer {j}\n\n{a or '(no answer)'}"
-                                                   for j, a in enumerate(answers, 1))
+        run = self.open_run(request, params=params, workers=workers, label=self.label)
+        result: MoAResult = await self.drive(run, lambda: self._mix(run, request.prompt, kwargs))
+        lines = [f"## Layer {i}\n\n" + _layer_text(answers, "###")
                  for i, answers in enumerate(result.layers, 1)]
         failed = result.failed
         return RunResult(
@@ -214,6 +216,7 @@ class MixtureOfAgents(Orchestrator):
         return own
 
 
-def _layer_text(answers: list[str]) -> str:
-    return "\n\n".join(f"## Proposer {p}\n\n{a.strip() or '(no answer)'}"
+def _layer_text(answers: list[str], heading: str = "##") -> str:
+    """A layer's answers under ``Proposer N`` headings (a step file's, or the run's text)."""
+    return "\n\n".join(f"{heading} Proposer {p}\n\n{a.strip() or '(no answer)'}"
                        for p, a in enumerate(answers, 1))

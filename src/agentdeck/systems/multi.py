@@ -30,7 +30,15 @@ from .aggregate import (
     select_prompt,
     synthesize_prompt,
 )
-from .base import Orchestrator, Run, WorkerOutcome, json_params, split_options
+from .base import (
+    Orchestrator,
+    Run,
+    WorkerOutcome,
+    ended_status,
+    failed_calls,
+    json_params,
+    split_options,
+)
 from .declarations import (
     AGGREGATE,
     BASE_FILENAME,
@@ -78,6 +86,10 @@ class MultiResult:
         """Task ids of calls that did not finish."""
         return [t for t, o in self.outcomes.items() if not o.ok]
 
+    def result_document(self) -> dict[str, Any] | None:
+        """For run.json's ``result``: the aggregate, when one was asked for."""
+        return {"aggregate": self.aggregate.document()} if self.aggregate is not None else None
+
 
 class MultiCallSystem(Orchestrator):
     """Makes ``num_calls`` calls with the same prompt, at most ``concurrency`` at a time."""
@@ -92,8 +104,10 @@ class MultiCallSystem(Orchestrator):
         listeners: Iterable[EventListener] = (),
         store: Any = None,
         concurrency: int | None = None,
+        system_prompt: str | None = None,
     ) -> None:
-        super().__init__(model, listeners=listeners, store=store, concurrency=concurrency)
+        super().__init__(model, listeners=listeners, store=store, concurrency=concurrency,
+                         system_prompt=system_prompt)
         self.system_id = system_id
         self.last_result: MultiResult | None = None
         self._plan: dict[str, tuple[int, dict[str, Any], Path | None]] = {}
@@ -128,7 +142,8 @@ class MultiCallSystem(Orchestrator):
     def from_request(cls, model: BaseModel, request: RunRequest) -> MultiCallSystem:
         """The system a registry request describes (the registry's ``make``)."""
         return cls(request.label or cls.system, model, listeners=request.listeners,
-                   store=request.store, concurrency=request.concurrency)
+                   store=request.store, concurrency=request.concurrency,
+                   system_prompt=request.system_prompt)
 
     async def run_request(self, request: RunRequest) -> RunResult:
         """The registry's entry point: ``request.calls`` calls, aggregated as it asks.
@@ -148,6 +163,10 @@ class MultiCallSystem(Orchestrator):
         result = await self._run_calls(
             request.prompt, MULTI_CALLS.or_default(request.calls), options.get("output_dir"),
             BASE_FILENAME.or_default(options.get("base_filename")), kwargs)
+        return self.run_result(result)
+
+    def run_result(self, result: MultiResult) -> RunResult:
+        """The registry's account of the last run (``result``: its ``last_result``)."""
         agg = result.aggregate
         failed = result.failed
         run = self._last_run
@@ -161,8 +180,8 @@ class MultiCallSystem(Orchestrator):
                     "aggregate": agg, "replaced": result.replaced},
             brief={"results": result.files, "aggregate": agg},
             lines=tuple(f"{result.outcomes[tid].worker_id}: {value}"  # the id of progress lines
-                        for tid, value in result.files.items())
-            + (self._output.notes() if self._output is not None else ()),
+                        for tid, value in result.files.items()),
+            notes=self._output.notes() if self._output is not None else (),
             failure=_failure(result),
             summary=self.summary_document(),
         )
@@ -176,7 +195,7 @@ class MultiCallSystem(Orchestrator):
             concurrency = self.concurrency
         _check(prompt, num_calls, mode, concurrency)
         folder = prepare_output_dir(output_dir) if output_dir is not None else None
-        base = _safe_base(base_filename)
+        base = safe_filename(base_filename or BASE_FILENAME.default)
         per_call = _per_call_kwargs(kwargs, num_calls, options.get("seeds"),
                                     options.get("temperatures"))
         self._messages = [{"role": "user", "content": prompt}]
@@ -188,7 +207,7 @@ class MultiCallSystem(Orchestrator):
         self._output = None
         if folder is not None:  # the folder's earlier set under this base goes, as a whole
             self._output = OutputSet(folder, base, {w: p for w, (_, _, p) in self._plan.items()
-                                                    if p is not None})
+                                                    if p is not None}, system=self.system)
             self._output.replace_stale()
             # Made now in a thread (never truncated there): creating hundreds of files at the
             # first flush would stall the loop. 0o666 as open() uses, less the umask.
@@ -198,11 +217,11 @@ class MultiCallSystem(Orchestrator):
         for name in ("seeds", "temperatures"):
             if name in options:
                 params[name] = options[name]
-        run = self._open_run(params=params, prompts={"prompt": prompt},
+        run = self.open_run(params=params, prompts={"prompt": prompt},
                              workers=tuple(self._plan), concurrency=concurrency,
                              label=self.system_id)
         if self._output is not None:  # which run writes these files, should it never finish
-            self._output.write(run.run_id, "running")
+            self._output.write(run, "running")
 
         async def body() -> tuple[str, MultiResult]:
             tasks = [self._spawn(run, wid) for wid in self._plan]
@@ -210,7 +229,7 @@ class MultiCallSystem(Orchestrator):
                 outcomes = await run.gather(tasks)
             except asyncio.CancelledError:  # Ctrl-C: the folder says so, not "running"
                 if self._output is not None:
-                    self._output.write(run.run_id, "cancelled", pending="cancelled")
+                    self._output.write(run, "cancelled", pending="cancelled")
                 raise
             result = self._collect(outcomes)
             self.last_result = result
@@ -219,7 +238,7 @@ class MultiCallSystem(Orchestrator):
             self._record_outputs(run, result)
             return _status(result, run), result
 
-        result: MultiResult = await self._drive(run, body)
+        result: MultiResult = await self.drive(run, body)
         return result
 
     def _spawn(self, run: Run, wid: str) -> Any:
@@ -241,7 +260,8 @@ class MultiCallSystem(Orchestrator):
             result.outcomes[tid] = outcome
             result.paths[tid] = path
             kept = len(outcome.text) if self._plan[wid][2] else len(outcome.content)
-            result.files[tid] = path if outcome.ok else _error_text(outcome, path, kept)
+            result.files[tid] = (path if outcome.ok
+                                 else f"ERROR: {outcome.reason} ({partial_note(kept, path)})")
         if self._output is not None:
             result.replaced = self._output.replaced
         return result
@@ -280,12 +300,13 @@ class MultiCallSystem(Orchestrator):
     def _record_outputs(self, run: Run, result: MultiResult) -> None:
         """Say in the output folder's ``manifest.json`` which run wrote each call, and how."""
         if self._output is not None:
-            self._output.write(run.run_id, _status(result, run), result.outcomes.values())
+            self._output.write(run, _status(result, run), result.outcomes.values())
 
     async def _aggregate(self, run: Run, mode: str, prompt: str, result: MultiResult,
                          kwargs: dict[str, Any]) -> AggregateResult:
-        done = [(t, o.content) for t, o in result.outcomes.items() if o.ok and o.content.strip()]
-        inputs = tuple(t for t, _ in done)
+        done = [(o.worker_id, o.content) for o in result.outcomes.values()
+                if o.ok and o.content.strip()]
+        inputs = tuple(w for w, _ in done)
         step = 1
         run.emit(StepStarted(run.run_id, step, 1, mode, AGGREGATE_WORKER))
         if not done:
@@ -327,27 +348,19 @@ def _vote(done: list[tuple[str, str]]) -> AggregateResult:
 
 
 def _status(result: MultiResult, run: Run) -> str:
-    if run.cancel_requested:
-        return "cancelled"
-    failed = len(result.failed)
-    if failed == len(result.outcomes):
-        return "failed"
     agg = result.aggregate
     # A requested answer that is missing fails the run's result, though the calls' stand.
-    return "partial" if failed or (agg is not None and agg.error) else "done"
+    return ended_status(run, len(result.failed), len(result.outcomes),
+                        agg is not None and bool(agg.error))
 
 
 def _failure(result: MultiResult) -> str:
     """One line on what failed: calls, then the aggregate ('' when nothing did)."""
-    failed, agg = result.failed, result.aggregate
-    parts = [f"{len(failed)} of {len(result.files)} calls failed"] if failed else []
+    agg = result.aggregate
+    parts = [failed_calls(len(result.failed), len(result.files))]
     if agg is not None and agg.error:
         parts.append(f"{agg.mode} failed: {agg.error}")
-    return "; ".join(parts)
-
-
-def _error_text(outcome: WorkerOutcome, path: str, kept: int) -> str:
-    return f"ERROR: {outcome.reason} ({partial_note(kept, path)})"
+    return "; ".join(p for p in parts if p)
 
 
 def _check(prompt: str, num_calls: int, mode: str | None, concurrency: int | None) -> None:
@@ -363,10 +376,6 @@ def _check(prompt: str, num_calls: int, mode: str | None, concurrency: int | Non
         AGGREGATE.check(mode, "aggregate")
     if concurrency is not None:
         CONCURRENCY.check(concurrency, "concurrency")
-
-
-def _safe_base(base_filename: str) -> str:
-    return safe_filename(base_filename or BASE_FILENAME.default)
 
 
 def _per_call_kwargs(kwargs: dict[str, Any], n: int, seeds: Any,

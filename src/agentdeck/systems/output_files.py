@@ -154,8 +154,11 @@ class OutputSet:
     it does not write are removed, and named in ``replaced``, so the folder never mixes runs.
     """
 
-    def __init__(self, folder: Path, base: str, files: Mapping[str, Path]) -> None:
+    def __init__(self, folder: Path, base: str, files: Mapping[str, Path],
+                 system: str = "multi") -> None:
         self.folder = folder
+        self.system = system
+        """The system of the run that writes the set (``multi``, a plugin's key...)."""
         self.base = base
         self.files = dict(files)
         """Worker id -> its answer file."""
@@ -189,11 +192,14 @@ class OutputSet:
         self.replaced = removed
         return removed
 
-    def write(self, run_id: str, status: str, outcomes: Iterable[WorkerOutcome] = (),
+    def write(self, run: Any, status: str, outcomes: Iterable[WorkerOutcome] = (),
               pending: str = "running") -> None:
         """Record this set in ``manifest.json``: the run, and how each call ended (a call with
         no outcome is ``pending``: ``running``, or ``cancelled`` when the run was, its
-        characters read from its file). A ``manifest.json`` not agentdeck's is left alone."""
+        characters read from its file). A ``manifest.json`` not agentdeck's is left alone.
+        ``run`` (a ``Run``) is named by its id only when the run store keeps it: a
+        ``--no-record`` run's id names no run anyone can look up."""
+        run_id = run.run_id if run.recorder is not None else None
         doc = self._read()
         if doc.get("foreign"):
             return
@@ -208,7 +214,7 @@ class OutputSet:
                 state, chars = pending, 0 if pending == "running" else _chars(path)
             entries[wid] = {"file": path.name, "status": state, "chars": chars}
         sets = doc.get("sets", {})
-        sets[self.base] = {"run_id": run_id, "system": "multi", "status": status,
+        sets[self.base] = {"run_id": run_id, "system": self.system, "status": status,
                            "updated": stamp, "calls": entries}
         data = json.dumps({"schema": 1, "sets": sets}, indent=2, ensure_ascii=False) + "\n"
         try:

@@ -20,7 +20,7 @@ import os
 import re
 import stat
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,8 @@ from ..errors import InputError
 from . import registry
 from .registry import SystemSpec
 
-__all__ = ["GROUP", "Problem", "Source", "discover", "folder", "reset", "source"]
+__all__ = ["FOUND", "GROUP", "Discovery", "Problem", "Source", "discover", "folder", "reset",
+           "source"]
 
 GROUP = "agentdeck.systems"
 """The entry-point group an installed package declares its systems in."""
@@ -90,10 +91,19 @@ class _Refused(Exception):
     """A declaration that makes no sense; its message says why."""
 
 
-_sources: dict[str, Source] = {}
-_problems: list[Problem] = []
-_modules: list[str] = []
-_done = False
+@dataclass
+class Discovery:
+    """What discovery found, once per process: each plugin system's source, the problems met,
+    the modules of the files it ran (``reset`` forgets them all)."""
+
+    sources: dict[str, Source] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    modules: list[str] = field(default_factory=list)
+    done: bool = False
+
+
+FOUND = Discovery()
+"""The process's discovery (as the registry is the process's systems)."""
 
 
 def folder() -> Path:
@@ -105,18 +115,17 @@ def folder() -> Path:
 
 def discover() -> tuple[Problem, ...]:
     """Register every plugin system, once per process; returns the problems met."""
-    global _done
-    if not _done:
-        _done = True
+    if not FOUND.done:
+        FOUND.done = True
         if _may_declare_entry_points():
             _load_entry_points()
         _load_files()
-    return tuple(_problems)
+    return tuple(FOUND.problems)
 
 
 def source(key: str) -> Source:
     """Where the system ``key`` comes from."""
-    found = _sources.get(key)
+    found = FOUND.sources.get(key)
     if found is not None:
         return found
     from .declarations import SPECS
@@ -126,15 +135,14 @@ def source(key: str) -> Source:
 
 def reset() -> None:
     """Forget the plugins (unregistered) and what discovery met, so it runs again (tests)."""
-    global _done
-    for key in _sources:
+    for key in FOUND.sources:
         registry.unregister(key)
-    for name in _modules:
+    for name in FOUND.modules:
         sys.modules.pop(name, None)
-    _sources.clear()
-    _problems.clear()
-    _modules.clear()
-    _done = False
+    FOUND.sources.clear()
+    FOUND.problems.clear()
+    FOUND.modules.clear()
+    FOUND.done = False
 
 
 # ------------------------------------------------------------------ registering
@@ -145,15 +153,15 @@ def _add(obj: Any, what: str, where: Source, origin: str, path: str, line: int |
     try:
         specs = _specs_of(obj, what)
     except (Exception, SystemExit) as exc:  # a callable that raised, or nonsense
-        _problems.append(_problem(origin, exc, path, line))
+        FOUND.problems.append(_problem(origin, exc, path, line))
         return
     for spec in specs:
         try:
             _register(spec, where)
         except (_Refused, InputError) as exc:
-            _problems.append(Problem(origin, f"system {spec.key!r}: {exc}", path, line))
+            FOUND.problems.append(Problem(origin, f"system {spec.key!r}: {exc}", path, line))
         except Exception as exc:  # a declaration odd enough to break a check
-            _problems.append(Problem(origin, f"system {spec.key!r}: {type(exc).__name__}: "
+            FOUND.problems.append(Problem(origin, f"system {spec.key!r}: {type(exc).__name__}: "
                                              f"{exc}", path, line))
 
 
@@ -187,7 +195,7 @@ def _register(spec: SystemSpec, where: Source) -> None:
     if taken is not None:
         raise _Refused(f"the key is taken by {source(spec.key)}: choose another key")
     registry.register(replace(spec, make=guarded(spec, str(where), where.path)))
-    _sources[spec.key] = where
+    FOUND.sources[spec.key] = where
 
 
 def _problem(origin: str, exc: BaseException, path: str = "",
@@ -255,7 +263,7 @@ def _load_entry_points() -> None:
         try:
             obj = ep.load()
         except (Exception, SystemExit) as exc:
-            _problems.append(_problem(origin, exc))
+            FOUND.problems.append(_problem(origin, exc))
             continue
         path = _package_folder(ep.module)
         where = Source("package", package, version, path)
@@ -281,11 +289,11 @@ def _load_files() -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        _problems.append(Problem(str(place), f"cannot read the plugin folder: {exc}", str(place)))
+        FOUND.problems.append(Problem(str(place), f"cannot read the plugin folder: {exc}", str(place)))
         return
     unsafe = _unsafe(info)
     if unsafe:
-        _problems.append(Problem(str(place), _refusal("folder", place, unsafe), str(place)))
+        FOUND.problems.append(Problem(str(place), _refusal("folder", place, unsafe), str(place)))
         return
     for path in sorted(place.glob("*.py")):
         _load_file(path)
@@ -315,7 +323,7 @@ def _load_file(path: Path) -> None:
             raise _Refused(_refusal("file", path, unsafe))
         source_text = path.read_bytes()
     except (_Refused, OSError) as exc:
-        _problems.append(Problem(origin, str(exc), origin))
+        FOUND.problems.append(Problem(origin, str(exc), origin))
         return
     name = MODULE_PREFIX + re.sub(r"\W", "_", path.stem)
     try:
@@ -324,15 +332,15 @@ def _load_file(path: Path) -> None:
         module = type(sys)(name)
         module.__file__ = origin
         sys.modules[name] = module  # dataclasses and pickling look a module up by name
-        _modules.append(name)
+        FOUND.modules.append(name)
         exec(code, module.__dict__)
     except (Exception, SystemExit) as exc:
         sys.modules.pop(name, None)
-        _problems.append(_problem(origin, exc, origin))
+        FOUND.problems.append(_problem(origin, exc, origin))
         return
     line = _line_of(source_text, "SYSTEMS")
     if not hasattr(module, "SYSTEMS"):
-        _problems.append(Problem(origin, "declares no system: define SYSTEMS = [SystemSpec(...)]",
+        FOUND.problems.append(Problem(origin, "declares no system: define SYSTEMS = [SystemSpec(...)]",
                                  origin))
         return
     _add(module.SYSTEMS, "SYSTEMS", Source("file", path=origin), origin, origin, line)

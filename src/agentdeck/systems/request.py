@@ -6,7 +6,7 @@ seed-style ``run(...)`` signature and result type.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -44,6 +44,12 @@ class RunRequest:
     concurrency: int | None = None
     label: str = ""
     """The run's label in its manifest (default: the system's key)."""
+    system_prompt: str | None = None
+    """Put first in every request of the run, whatever the system (the CLI's ``--system``,
+    the app's system prompt field); merged into a system message the system sends itself."""
+    confirm: Callable[[int], Awaitable[bool]] | None = None
+    """Asked with the number of steps a long run is about to take, before any is sent (the
+    CLI asks on a terminal past 100 chain steps); False ends the run unstarted."""
     settings: Settings | None = None
     """The front end's resolved settings: compare finds its targets' profiles there (None:
     ``load_settings()`` when a target names a profile)."""
@@ -75,6 +81,9 @@ class RunResult:
     """Its headline fields (the CLI's last ``--events`` line); see ``headline()``."""
     lines: tuple[str, ...] = ()
     """A plain-text account for a reader who did not watch the answer stream."""
+    notes: tuple[str, ...] = ()
+    """Notices for a human, not part of the result (files of an earlier run replaced): the
+    CLI prints them on stderr, not with -q."""
     failure: str = ""
     """One line on what failed ('' when nothing did)."""
     summary: dict[str, Any] = field(default_factory=dict)

@@ -18,10 +18,11 @@ from typing import Any
 from ..client.model import BaseModel
 from ..errors import InputError
 from ..events import EventListener
-from ..store.outcome import ResumedSummary
 from ..store.runs import RunInfo, RunStore
+from ..store.summary import RunSummary
 from .multi import AGGREGATE_WORKER, MultiCallSystem, worker_id
 from .output_files import OutputSet
+from .request import RunResult
 from .run import Run, WorkerOutcome
 
 __all__ = ["RETRYABLE", "RetryPlan", "plan_retry", "retry_run"]
@@ -59,6 +60,10 @@ def plan_retry(info: RunInfo) -> RetryPlan:
     """
     if info.problem is not None:
         raise InputError(f"run {info.run_id} cannot be retried: {info.problem}")
+    if info.system == "compare":
+        raise InputError(f"run {info.run_id} is a compare run; a retry reconnects one endpoint "
+                         "and a compare run's calls go to several targets: run the comparison "
+                         "again (`agentdeck compare`)")
     if info.system not in RETRYABLE:
         raise InputError(f"run {info.run_id} is a {info.system or 'unknown'} run; only "
                          "multi-call runs can be retried (their calls do not depend on each "
@@ -81,7 +86,7 @@ def plan_retry(info: RunInfo) -> RetryPlan:
 
 
 class _Reopened:
-    """A run store whose one run is the reopened one (``Orchestrator._open_run`` asks it)."""
+    """A run store whose one run is the reopened one (``Orchestrator.open_run`` asks it)."""
 
     def __init__(self, recorder: Any) -> None:
         self.recorder = recorder
@@ -92,18 +97,17 @@ class _Reopened:
 
 class _Resumed(MultiCallSystem):
     """A multi-call system whose run is a recorded one: the calls that finished are handed
-    back as they ended, the others run again (``MultiCallSystem``'s hooks ``_open_run`` and
+    back as they ended, the others run again (the hooks ``open_run``, ``_new_summary`` and
     ``_spawn`` are the only changes)."""
 
     def __init__(self, model: BaseModel, plan: RetryPlan, recorder: Any,
                  listeners: Iterable[EventListener]) -> None:
-        super().__init__(plan.info.label or "multi", model, listeners=listeners,
-                         store=_Reopened(recorder))
         info = plan.info
         system = info.prompts.get("system")
-        if isinstance(system, str) and system:
-            self.system_prompt = system
-        self._recorder = recorder
+        super().__init__(plan.info.label or "multi", model, listeners=listeners,
+                         store=_Reopened(recorder),
+                         system_prompt=system if isinstance(system, str) else None)
+        self._summary = recorder.summary
         self._retry = plan.retry
         self._done = {
             str(e["id"]): WorkerOutcome(str(e["id"]), info.read_text(str(e["id"])),
@@ -111,13 +115,13 @@ class _Resumed(MultiCallSystem):
                                         finish_reason=e.get("finish_reason"))
             for e in info.workers if e.get("status") == "done" and e.get("id") != AGGREGATE_WORKER
         }
-        self._wall_before = float((info.summary or {}).get("wall_s") or info.wall or 0.0)
 
-    def _open_run(self, **options: Any) -> Run:
+    def open_run(self, request: Any = None, **options: Any) -> Run:
         """The recorded run, reopened; ``RunStarted`` names the calls that run again."""
-        run = super()._open_run(**{**options, "workers": self._retry})
-        self._recorder.summary = ResumedSummary(self._recorder, run.summary, self._wall_before)
-        return run
+        return super().open_run(request, **{**options, "workers": self._retry})
+
+    def _new_summary(self) -> RunSummary:
+        return self._summary
 
     def _spawn(self, run: Run, wid: str) -> Any:
         done = self._done.get(wid)
@@ -129,8 +133,9 @@ class _Resumed(MultiCallSystem):
 
 
 async def retry_run(model: BaseModel, store: RunStore, plan: RetryPlan,
-                    listeners: Iterable[EventListener] = ()) -> list[str]:
-    """Run ``plan``'s calls again into its run; returns notes for the user (may be empty).
+                    listeners: Iterable[EventListener] = ()) -> tuple[RunResult, list[str]]:
+    """Run ``plan``'s calls again into its run; returns its result (every call, the retried
+    and the kept) and notes for the user (may be empty).
 
     Raises:
         InputError: the run cannot be reopened (see ``RunStore.reopen_run``).
@@ -142,11 +147,14 @@ async def retry_run(model: BaseModel, store: RunStore, plan: RetryPlan,
     base = options.get("base_filename") or "output"
     if output_dir:
         owner = OutputSet(Path(output_dir), base, {}).owner()
-        if owner not in (None, plan.info.run_id):
-            notes.append(f"{output_dir} now holds run {owner}'s {base}_*.txt: the retried "
-                         "calls are kept in the run folder only")
+        if owner != plan.info.run_id:  # another run's files, or none saying whose they are
+            whose = f"run {owner}'s" if owner else "no manifest naming this run for its"
+            notes.append(f"{output_dir} holds {whose} {base}_*.txt: the retried calls are "
+                         "kept in the run folder only")
             output_dir = None
-    recorder = store.reopen_run(plan.info)
+    info = plan.info
+    wall_before = float((info.summary or {}).get("wall_s") or info.wall or 0.0)
+    recorder = store.reopen_run(info, RunSummary.from_entries(info.workers, wall_before))
     system = _Resumed(model, plan, recorder, listeners)
     extra = {name: options[name] for name in ("seeds", "temperatures", "aggregate", "concurrency")
              if options.get(name) is not None}
@@ -155,4 +163,5 @@ async def retry_run(model: BaseModel, store: RunStore, plan: RetryPlan,
                          **params, **extra)
     finally:
         recorder.close()
-    return notes
+    assert system.last_result is not None  # run() set it or raised
+    return system.run_result(system.last_result), notes

@@ -46,7 +46,7 @@ from ..types import ChatMessage, now
 from .fit import Fitter, fitter_for
 from .outcome import Sink, WorkerOutcome, think_text
 
-__all__ = ["Lane", "Run", "Sink", "WorkerOutcome", "think_text"]
+__all__ = ["Lane", "Run", "Sink", "WorkerOutcome", "think_text", "with_system_prompt"]
 
 
 @dataclass(frozen=True)
@@ -80,18 +80,17 @@ class Run:
         concurrency: int | None,
         recorder: Any = None,
         system_prompt: str | None = None,
+        summary: RunSummary | None = None,
     ) -> None:
         self.model = model
         self.system_prompt = system_prompt
-        """Sent first in every worker's messages that have no system message (``--system``)."""
+        """Put first in every worker's messages (``--system``); see ``spawn``."""
         self.run_id = run_id
-        self.summary = RunSummary()
-        """The run's figures, folded from its events before anyone else sees them."""
+        self.summary = summary if summary is not None else RunSummary()
+        """The run's figures, folded from its events before anyone else sees them (the
+        recorder was given the same one, to write into run.json)."""
         self.listeners = listeners
         self.recorder = recorder
-        if recorder is not None:
-            recorder.summary = self.summary
-        self.concurrency = concurrency
         self.lane = Lane.of(model, concurrency)
         """Where workers' requests go unless ``spawn`` names another lane (compare's targets)."""
         self.tasks: dict[str, asyncio.Task[WorkerOutcome]] = {}
@@ -143,8 +142,8 @@ class Run:
         to another model under that lane's own cap (default: the run's).
         """
         self.ended.discard(worker_id)
-        if self.system_prompt and (not messages or messages[0].get("role") != "system"):
-            messages = [{"role": "system", "content": self.system_prompt}, *messages]
+        if self.system_prompt:
+            messages = with_system_prompt(messages, self.system_prompt)
         lane = lane or self.lane
         self.emit(WorkerQueued(self.run_id, worker_id, label, step, group=lane.name))
         task = asyncio.ensure_future(
@@ -332,6 +331,20 @@ class Run:
                 sink.close()
             except OSError:
                 pass  # the write error, if any, was already reported
+
+
+def with_system_prompt(messages: list[ChatMessage], prompt: str) -> list[ChatMessage]:
+    """``messages`` with ``prompt`` first: a system message of its own, or put before the
+    text of the system message they start with (MoA's later layers, an agent's own); left as
+    they are when that message starts with it already."""
+    if messages and messages[0].get("role") == "system":
+        head = messages[0]
+        content = head.get("content")
+        if isinstance(content, str):
+            if content.startswith(prompt):
+                return messages
+            return [{**head, "content": f"{prompt}\n\n{content}"}, *messages[1:]]
+    return [{"role": "system", "content": prompt}, *messages]
 
 
 def _max_tokens(kwargs: dict[str, Any]) -> int | None:

@@ -7,20 +7,25 @@ built (two options on one flag, a flag the CLI already has) or a field the app c
 
 from __future__ import annotations
 
+from .declarations import COMMAND_OPTIONS
 from .inputs import Attachment, Option
 from .registry import SystemSpec
 
-__all__ = ["CLI_FLAGS", "RESERVED_NAMES", "check_spec"]
+__all__ = ["CLI_FLAGS", "COMMON_FLAGS", "RESERVED_NAMES", "check_spec"]
 
-CLI_FLAGS = frozenset({
+COMMON_FLAGS = frozenset({
     "-h", "--help", "--profile", "--base-url", "--model", "--api-key-env", "--demo", "--timeout",
     "--connect-timeout", "--first-token-timeout", "--idle-timeout", "--temperature",
     "--max-tokens", "--top-p", "--seed", "-o", "--option", "--no-record", "-q", "--quiet",
     "--json", "--events", "--raw",
 })
 """The flags every run command has (``cli``'s common flags; a test keeps the two equal)."""
+CLI_FLAGS = COMMON_FLAGS | {o.flag for o in COMMAND_OPTIONS}
+"""Every flag of a run command that is not a system's own: the common ones and those the CLI
+adds per command (``declarations.COMMAND_OPTIONS``, which its parser is built from)."""
 RESERVED_NAMES = frozenset(
     {f.lstrip("-").replace("-", "_") for f in CLI_FLAGS if f.startswith("--")}
+    | {o.name for o in COMMAND_OPTIONS}
     | {"options", "prompt", "attachment", "specs", "inputs", "handler", "streams", "command",
        "system", "takes"}
 )

@@ -23,6 +23,22 @@ if TYPE_CHECKING:
 __all__ = ["AgentDeckApp"]
 
 
+def _lay_out(screen: Screen) -> Screen:
+    """``screen`` with its layout brought up to date now.
+
+    Textual orders the focus chain by where widgets are drawn: a field shown by a key read in
+    the same burst (ctrl+t to Multi-call shows n) has no place yet until the next layout, and
+    Tab would skip it.
+    """
+    screen._refresh_layout()
+    return screen
+
+
+def _keeps_tab(screen: Screen) -> bool:
+    """True on Textual's own modal screens (the command palette), which handle Tab."""
+    return type(screen).__module__.startswith("textual.")
+
+
 class AgentDeckApp(App[int]):
     """The agentdeck terminal app. ``run_app`` is the way in."""
 
@@ -30,7 +46,16 @@ class AgentDeckApp(App[int]):
     TITLE = "agentdeck"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("f1", "show_help_panel", "Keys", show=False),
+        Binding("f1", "toggle_help", "Help", priority=True),
+        # Not a priority binding: typed into a text field, "?" is text.
+        Binding("question_mark", "toggle_help", "Help", show=False),
+        Binding("escape", "hide_help", "Close help", show=False, priority=True),
+        # Priority: focus moves when the key is read, so the keys read after it in one burst
+        # (a paste, a slow SSH link: "64", Tab, "32") go to the field it moved to.
+        Binding("tab", "focus_next_now", "Next field", show=False, priority=True),
+        Binding("shift+tab", "focus_previous_now", "Previous field", show=False,
+                priority=True),
+        Binding("f8", "stats", "Stats"),
     ]
 
     def __init__(
@@ -59,7 +84,11 @@ class AgentDeckApp(App[int]):
         return self.connection.model
 
     async def on_mount(self) -> None:
+        from agentdeck.systems.plugins import discover
+
         from .screens.main import MainScreen
+
+        problems = discover()  # before the picker is built: it lists the plugins too
 
         sixteen = not self.is_headless and self.console.color_system in ("standard", "windows")
         if self.ansi_color or sixteen:
@@ -67,9 +96,15 @@ class AgentDeckApp(App[int]):
             self.theme = "ansi-dark"
         elif self.settings.ui.theme in self.available_themes:
             self.theme = self.settings.ui.theme
+        from .prefs import follow_theme
+
+        follow_theme(self)  # a theme picked from now on is saved to config.toml
         await self.push_screen(MainScreen())
         for warning in self.settings.warnings:
             self.notify(warning, title="Settings", severity="warning", markup=False, timeout=10)
+        for problem in problems:
+            self.notify(str(problem), title="Plugin not loaded", severity="warning", markup=False,
+                        timeout=10)
         self.reconnect()
 
     def reconnect(self, settings: Settings | None = None) -> None:
@@ -129,7 +164,7 @@ class AgentDeckApp(App[int]):
                 await main.cancel_and_wait()
                 self.exit(0)
 
-        self.push_screen(QuitScreen(main.in_flight_summary()), decided)
+        self.push_screen(QuitScreen(main.in_flight_summary(), main.cancel_now), decided)
 
     # ------------------------------------------------------------------ screens + palette
 
@@ -138,6 +173,47 @@ class AgentDeckApp(App[int]):
 
         if not isinstance(self.screen, SettingsScreen):
             self.push_screen(SettingsScreen())
+
+    def action_stats(self) -> None:
+        """Open or close the stats panel of the screen on top (the main screen, a past run)."""
+        from .widgets.stats_panel import StatsPanel
+
+        screen = self.screen
+        for panel in screen.query(StatsPanel):
+            panel.shown = not panel.shown
+            screen.set_class(panel.shown, "-stats")
+            if not panel.shown and panel.has_focus:
+                screen.focus_next()
+
+    # ------------------------------------------------------------------ keys + help
+
+    def action_focus_next_now(self) -> None:
+        _lay_out(self.screen).focus_next()
+
+    def action_focus_previous_now(self) -> None:
+        _lay_out(self.screen).focus_previous()
+
+    def action_toggle_help(self) -> None:
+        """F1 (anywhere) or ? (outside a text field) opens the key panel, and closes it."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_hide_help(self) -> None:
+        self.action_hide_help_panel()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "hide_help":  # Esc closes the panel; without one it keeps its meaning
+            return bool(self.screen.query("HelpPanel"))
+        if action in ("focus_next_now", "focus_previous_now"):
+            # A screen whose widget takes Tab itself (the command palette's list) keeps it.
+            return not _keeps_tab(self.screen)
+        if action == "stats":  # only where there is a panel (hidden from other footers)
+            from .widgets.stats_panel import StatsPanel
+
+            return bool(self.screen.query(StatsPanel))
+        return True
 
     def action_history(self) -> None:
         from .screens.history import HistoryScreen
@@ -152,6 +228,9 @@ class AgentDeckApp(App[int]):
             "Settings", "Endpoint profiles and defaults (F2)", self.action_settings
         )
         yield SystemCommand("History", "Past runs from the run store (F3)", self.action_history)
+        if self.check_action("stats", ()):
+            yield SystemCommand("Stats", "Show or hide the run's figures and live charts (F8)",
+                                self.action_stats)
         commands = getattr(screen, "palette_commands", None)
         if commands is not None:
             for title, help_text, callback in commands():

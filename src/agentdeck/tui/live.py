@@ -8,8 +8,10 @@ Public API::
     live.order                        # worker ids in the order they appeared
     live.take_dirty()                 # ids changed since the last call (the grid consumes it)
     live.tokens_per_s()               # aggregate rate over the last ~2 s
+    live.figures()                    # "12.4s · 4,096 tok · 650 tok/s" (elapsed, tokens, rate)
     live.steps                        # {step: state.StepInfo} for chains and debates
     live.status, live.counts          # the run's status, workers per state
+    live.groups                       # {group: [worker ids]} (compare's targets), in order
 
     buf = live.buffers["call-01"]
     buf.state                         # state.WorkerState: queued, waiting, streaming, ...
@@ -17,7 +19,9 @@ Public API::
     buf.content.length                # characters so far (also buf.reasoning.length)
     buf.content_since(pos)            # text appended after character ``pos`` (cheap)
     buf.text / buf.reasoning_text     # the whole text (joined once, then kept joined)
-    buf.tokens, buf.tokens_per_s, buf.ttft, buf.error, buf.version
+    buf.tokens, buf.tokens_per_s (decode speed), buf.ttft (from the request that streamed)
+    buf.queued_s, buf.retrying_s      # time queued for a slot / spent on failed attempts
+    buf.mark, buf.error, buf.version
     WorkerBuffer.from_text(id, text, reasoning)   # a finished buffer for saved transcripts
 
 ``LiveRun`` is the run-state fold (``agentdeck.state.RunFold``) that the recorder and the CLI
@@ -37,7 +41,18 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentdeck.events import RunEvent, TextDelta, WorkerFailed, WorkerFinished
+from agentdeck.events import (
+    FirstToken,
+    Retrying,
+    RunEvent,
+    RunFinished,
+    RunStarted,
+    TextDelta,
+    WorkerFailed,
+    WorkerFinished,
+    WorkerQueued,
+    WorkerStarted,
+)
 from agentdeck.state import FINISHED, RunFold, WorkerRecord, WorkerState
 from agentdeck.types import now
 
@@ -98,6 +113,15 @@ class WorkerBuffer(WorkerRecord):
     """Everything the UI shows about one worker: its state and figures, and its text so far."""
 
     final_tokens_per_s: float | None = None
+    queued_t: float | None = None
+    """When this attempt was queued (waiting for a concurrency slot from then to ``started_t``)."""
+    sent_t: float | None = None
+    """When the request that streamed was sent: ``started_t``, or after a retry the end of its
+    back-off, so TTFT counts from the request and the retrying time shows apart."""
+    mark: str = ""
+    """What the run's answer says of this worker ("★ picked"), shown on its card."""
+    group: str = ""
+    """The group it belongs to (``WorkerQueued.group``: compare's target key); '' for none."""
     version: int = 0
     """Bumped on every change; readers compare it to skip unchanged buffers."""
     content: StreamText = field(default_factory=StreamText, repr=False)
@@ -132,13 +156,28 @@ class WorkerBuffer(WorkerRecord):
 
     @property
     def tokens_per_s(self) -> float | None:
-        """Live rate since the first token; the server's figure once finished."""
+        """Decode speed: tokens after the first over the time since the first token (1 / TPOT
+        once finished), so time queued, retrying or waiting for the first token is not in it."""
         if self.final_tokens_per_s is not None:
             return self.final_tokens_per_s
         if self.first_t is None or self.last_t is None or self.tokens < 2:
             return None
         span = self.last_t - self.first_t
         return (self.tokens - 1) / span if span > 0 else None
+
+    @property
+    def queued_s(self) -> float | None:
+        """Seconds this attempt waited for a concurrency slot (None before it was sent)."""
+        if self.queued_t is None or self.started_t is None:
+            return None
+        return max(self.started_t - self.queued_t, 0.0)
+
+    @property
+    def retrying_s(self) -> float | None:
+        """Seconds spent on failed attempts and their back-off (None without retries)."""
+        if not self.retries or self.sent_t is None or self.started_t is None:
+            return None
+        return max(self.sent_t - self.started_t, 0.0)
 
 
 class LiveRun(RunFold[WorkerBuffer]):
@@ -155,6 +194,13 @@ class LiveRun(RunFold[WorkerBuffer]):
         self.version = 0
         """Bumped when workers or steps appear or the run ends (not per token)."""
         self._rate: deque[tuple[float, int]] = deque()
+        self.groups: dict[str, list[str]] = {}
+        """Worker ids by group (``WorkerQueued.group``), groups and workers in order of
+        appearance; empty for a run without groups."""
+        self._active = 0.0
+        """Seconds of earlier active periods (a retry after the end reopens the run)."""
+        self._since: float | None = None
+        """When the current active period began; None while the run is not going."""
 
     # ------------------------------------------------------------------ reading
 
@@ -173,14 +219,31 @@ class LiveRun(RunFold[WorkerBuffer]):
         t0, n0 = samples[0]
         return (self.total_tokens - n0) / (t - t0) if t > t0 else 0.0
 
-    def average_rate(self) -> float | None:
-        """Average output tokens/s of a finished run, first request to last answer."""
-        buffers = self.buffers.values()
-        starts = [b.started_t for b in buffers if b.started_t is not None]
-        ends = [b.finished_t for b in buffers if b.finished_t is not None]
-        if not starts or not ends or max(ends) <= min(starts):
-            return None
-        return sum(b.tokens for b in buffers) / (max(ends) - min(starts))
+    def elapsed(self, t: float | None = None) -> float:
+        """Seconds the run has been going: from its start, without the idle time between its
+        end and a retry of one of its workers."""
+        since = self._since
+        if since is None:
+            return self._active
+        return self._active + max((now() if t is None else t) - since, 0.0)
+
+    def tokens(self) -> int:
+        """Output tokens of every worker so far (the server's count for finished ones)."""
+        return sum(b.tokens for b in self.buffers.values())
+
+    def figures(self, t: float | None = None) -> str:
+        """ "12.4s · 4,096 tok · 650 tok/s" for the status line: the elapsed time, the tokens
+        and the rate over the last ~2 s (the average over the elapsed time once ended)."""
+        elapsed = self.elapsed(t)
+        tokens = self.tokens()
+        if self.finished:
+            rate = tokens / elapsed if elapsed > 0 else None
+        else:
+            rate = self.tokens_per_s(t)
+        parts = [_duration(elapsed), f"{tokens:,} tok"]
+        if rate is not None and (tokens or not self.finished):
+            parts.append(f"{rate:,.0f} tok/s")
+        return " · ".join(parts)
 
     def state_text(self) -> str:
         """ "streaming", "3/8 done", "done", "partial"..., for the status line."""
@@ -235,7 +298,16 @@ class LiveRun(RunFold[WorkerBuffer]):
     def adopt(self, w: WorkerBuffer) -> WorkerBuffer:
         self.dirty.add(w.worker_id)
         self.version += 1
+        self._join(w)
         return super().adopt(w)
+
+    def _join(self, w: WorkerBuffer) -> None:
+        """Count ``w`` in its group (once: a retry queues the same worker again)."""
+        if w.group:
+            ids = self.groups.setdefault(w.group, [])
+            if w.worker_id not in ids:
+                ids.append(w.worker_id)
+                self.version += 1
 
     def _add(self, worker_id: str, label: str = "", step: int | None = None) -> WorkerBuffer:
         buf = super()._add(worker_id, label, step)
@@ -245,6 +317,7 @@ class LiveRun(RunFold[WorkerBuffer]):
 
     def _restarted(self, old: WorkerBuffer, new: WorkerBuffer) -> None:
         new.version = old.version + 1
+        new.group = old.group
 
     def _ended(self, w: WorkerBuffer) -> None:
         w.content.compact()
@@ -252,10 +325,54 @@ class LiveRun(RunFold[WorkerBuffer]):
         w.version += 1
         self.dirty.add(w.worker_id)
 
+    def _on_run_started(self, event: RunStarted) -> None:
+        super()._on_run_started(event)
+        if self._since is None and not self.finished:
+            self._since = event.t
+
+    def _on_run_finished(self, event: RunFinished) -> None:
+        super()._on_run_finished(event)
+        if self._since is not None:
+            self._active += max(event.t - self._since, 0.0)
+            self._since = None
+
+    def _reopen(self) -> None:
+        super()._reopen()
+        self._rate.clear()  # the rate restarts with the retry, not from the run's end
+
+    def _on_queued(self, event: WorkerQueued) -> WorkerBuffer:
+        if self.finished:
+            self._since = event.t
+        buf = super()._on_queued(event)
+        buf.queued_t = event.t
+        if event.group:
+            buf.group = event.group
+            self._join(buf)
+        return buf
+
+    def _on_started(self, event: WorkerStarted) -> WorkerBuffer:
+        buf = super()._on_started(event)
+        buf.sent_t = event.t
+        return buf
+
+    def _on_retrying(self, event: Retrying) -> WorkerBuffer | None:
+        buf = super()._on_retrying(event)
+        if buf is not None:
+            buf.sent_t = event.t + event.delay  # the next attempt goes out after the back-off
+        return buf
+
+    def _on_first_token(self, event: FirstToken) -> WorkerBuffer:
+        buf = super()._on_first_token(event)
+        retrying = buf.retrying_s
+        if retrying:  # from the request that streamed, not from the first attempt
+            buf.ttft = max(event.ttft - retrying, 0.0)
+        return buf
+
     def _on_finished(self, event: WorkerFinished) -> WorkerBuffer:
         buf = super()._on_finished(event)
-        if event.metrics is not None:
-            buf.final_tokens_per_s = event.metrics.tokens_per_s
+        metrics = event.metrics
+        if metrics is not None and metrics.tpot:
+            buf.final_tokens_per_s = 1 / metrics.tpot
         return buf
 
     def _on_failed(self, event: WorkerFailed) -> WorkerBuffer:
@@ -266,3 +383,15 @@ class LiveRun(RunFold[WorkerBuffer]):
 
 
 _STREAMING = WorkerState.STREAMING
+
+
+def _duration(seconds: float) -> str:
+    """ "4.2s", "12s", "3m05s", "1h02m"."""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    return f"{minutes // 60}h{minutes % 60:02d}m"

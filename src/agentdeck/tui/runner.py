@@ -8,26 +8,30 @@ systems; the params come from ``config.params``, as the CLI's do.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from agentdeck.config.params import run_params
 from agentdeck.errors import InputError
 from agentdeck.events import EventListener
 from agentdeck.systems import registry
+from agentdeck.systems.declarations import MULTI_CALLS
 from agentdeck.systems.registry import CONCURRENCY, RunRequest, SystemSpec
 
 from .settings_form import ui_num_calls
 
 if TYPE_CHECKING:
+    from agentdeck.client.model import BaseModel
     from agentdeck.config.settings import Settings
     from agentdeck.store.runs import RunStore
 
-__all__ = ["RunOptions", "run_request"]
+__all__ = ["RunOptions", "make_system", "run_request"]
 
 ATTACH = "attach one with ctrl+o"
 """How the app's user attaches a file, for the message when a system needs one."""
+FORM_EXAMPLES = {"targets": "two or more, ';' between them: temperature=0.2; temperature=0.8"}
+"""What a form field of a kind holds, for the message when a required one is empty."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,12 @@ class RunOptions:
     aggregate: str = "none"
     rounds: int | None = None
     """None: the system's declared default."""
+    options: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    """The system's other options read from their fields (compare's ``targets``), checked."""
+    more: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    """The "more" row's params by name (top_p, seed, stop); None: the server's default."""
+    system_prompt: str | None = None
+    """Sent first in every request (the CLI's ``--system``)."""
 
     def __post_init__(self) -> None:
         spec = registry.get(self.system)  # an unknown system is an InputError
@@ -80,12 +90,13 @@ class RunOptions:
         )
 
     def calls_for(self, spec: SystemSpec) -> int | None:
-        """The n the picker shows for ``spec``: ``num_calls`` when its declared limits take it,
-        else its declared default (None when it declares no count)."""
+        """The n the picker shows for ``spec``: ``num_calls`` (``[ui] num_calls``, Multi-call's
+        default) for Multi-call, else its declared default (None when it declares no count):
+        debate seats or MoA proposers are not a number of calls."""
         declared = spec.calls
         if declared is None:
             return None
-        if self.num_calls is not None and declared.fits(self.num_calls):
+        if declared is MULTI_CALLS and self.num_calls is not None and declared.fits(self.num_calls):
             return self.num_calls
         return declared.default
 
@@ -111,7 +122,16 @@ def run_request(
             not fit the system's declaration.
     """
     spec = options.spec
-    form = {"temperature": options.temperature, "max_tokens": options.max_tokens}
+    for option in spec.options:
+        if option.required and options.options.get(option.name) is None:
+            example = f" ({FORM_EXAMPLES[option.kind]})" if option.kind in FORM_EXAMPLES else ""
+            raise InputError(f"{spec.label} needs {option.title or option.name}: type them in "
+                             f"its field{example}")
+    form = {"temperature": options.temperature, "max_tokens": options.max_tokens,
+            **options.more}
+    named = {option.name for option in spec.options}
+    prompt_option = ({"system_prompt": options.system_prompt}
+                     if options.system_prompt and "system_prompt" in named else {})
     return spec.prepare(RunRequest(
         prompt,
         attachment,
@@ -122,4 +142,12 @@ def run_request(
         listeners=tuple(listeners),
         store=store,
         concurrency=options.concurrency,
+        options={**prompt_option, **options.options},
+        settings=settings,
+        system_prompt=options.system_prompt,
     ), how_to_attach=ATTACH)
+
+
+def make_system(options: RunOptions, model: BaseModel, request: RunRequest) -> Any:
+    """The system for ``request`` (its system prompt is the request's, as the CLI's)."""
+    return options.spec.make(model, request)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from collections.abc import Callable, Iterable
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import ClassVar
 
 from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
-from textual.widgets import Footer
-from textual.worker import Worker, WorkerCancelled, WorkerFailed
+from textual.containers import Horizontal
+from textual.worker import Worker
 
 from agentdeck.errors import AgentDeckError
 from agentdeck.events import ParamsFitted, RunEvent
 from agentdeck.events import WorkerFailed as WorkerFailedEvent
-from agentdeck.state import UNFINISHED, WorkerState
+from agentdeck.state import WorkerState
 from agentdeck.systems import registry
 from agentdeck.systems.registry import RunRequest, System
 
@@ -25,12 +23,17 @@ from ..app import AgentDeckApp
 from ..keyorder import after_typed_keys
 from ..live import LiveRun
 from ..messages import ConnectionChanged
-from ..runner import RunOptions, run_request
+from ..prefs import remember_picks, restore_picks
+from ..runner import RunOptions, make_system, run_request
+from ..widgets.key_footer import KeyFooter
+from ..widgets.more_params import MoreParams
 from ..widgets.output_pane import OutputPane
 from ..widgets.prompt_box import Attachment, PromptBox
-from ..widgets.status_line import StatusLine
+from ..widgets.stats_panel import BESIDE, StatsPanel
+from ..widgets.status_line import StatusLine, endpoint_text
 from ..widgets.system_picker import SystemPicker
-from ..widgets.worker_grid import WorkerGrid
+from .main_workers import WorkerActions
+from .switch import pick_model, pick_profile
 
 __all__ = ["MainScreen"]
 
@@ -49,17 +52,10 @@ WIDE = 120
 """Columns from which the prompt box gets more rows."""
 EMPTY = (
     "Type a prompt above and press ctrl+s (or F5) to send it.\n\n"
-    "ctrl+t picks the system ({systems}), ctrl+o attaches a context file or long text, F2 "
-    "opens settings, F3 the history of past runs, ctrl+p lists every command."
+    "ctrl+t picks the system ({systems}), ctrl+o attaches a text file (a context or a long "
+    "text), F2 opens settings, F3 the history of past runs, F1 or ? every key."
 )
 """The empty output pane's text; ``{systems}`` lists the registry's systems."""
-
-
-@runtime_checkable
-class _RetriesWorkers(Protocol):
-    """A system that can run one of its workers again (multi-call's ``retry_worker``)."""
-
-    async def retry_worker(self, worker_id: str) -> object: ...
 
 
 def _systems() -> str:
@@ -67,7 +63,7 @@ def _systems() -> str:
     return ", ".join(spec.label for spec in registry.specs())
 
 
-class MainScreen(Screen[None]):
+class MainScreen(WorkerActions):
     """The screen the app opens on."""
 
     CSS_PATH = "main.tcss"
@@ -81,6 +77,16 @@ class MainScreen(Screen[None]):
         Binding("ctrl+n", "new_prompt", "New prompt", priority=True, show=False),
         Binding("f2", "app.settings", "Settings"),
         Binding("f3", "app.history", "History"),
+        # F6 goes round the panes from anywhere (a text field too), the convention of
+        # browsers and file managers: prompt, fields, output. Esc in the output returns to the
+        # prompt. (Not alt+digits: Textual reads ESC 1 as "¡", a macOS option character.)
+        Binding("f6", "next_pane(1)", "Next pane", show=False, priority=True),
+        Binding("shift+f6", "next_pane(-1)", "Previous pane", show=False, priority=True),
+        Binding("escape", "back_to_prompt", "Prompt", show=False, priority=True),
+        # Quick switches (issue 15): the "more" row, the endpoint profile, the model.
+        Binding("alt+o", "toggle_more", "More", show=False, priority=True),
+        Binding("alt+p", "pick_profile", "Profile", show=False, priority=True),
+        Binding("alt+m", "pick_model", "Model", show=False, priority=True),
     ]
 
     def __init__(self) -> None:
@@ -100,8 +106,11 @@ class MainScreen(Screen[None]):
         yield StatusLine(id="status")
         yield PromptBox(id="prompt")
         yield SystemPicker(RunOptions.from_settings(settings), id="picker")
-        yield OutputPane(id="output", empty_text=EMPTY.format(systems=_systems()))
-        yield Footer()
+        yield MoreParams(id="more")
+        with Horizontal(id="body"):
+            yield OutputPane(id="output", empty_text=EMPTY.format(systems=_systems()))
+            yield StatsPanel(id="stats")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # The ~100k objects the app is made of (modules, classes, widgets) live as long as it
@@ -111,27 +120,12 @@ class MainScreen(Screen[None]):
         self.set_timer(FRAME, self._frame)
         self.set_interval(POLL, self.poll_server)
         self._show_connection()
+        restore_picks(self)
         self.query_one(PromptBox).focus_prompt()
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= WIDE, "-wide")
-
-    # ------------------------------------------------------------------ state
-
-    @property
-    def run_in_flight(self) -> bool:
-        # Not ``is_running``: a worker just created is still PENDING for one loop turn.
-        return self._worker is not None and not self._worker.is_finished
-
-    def in_flight_summary(self) -> str:
-        """One line for the quit prompt: how many workers are still going."""
-        live = self.live
-        if live is None:
-            return "A run is starting."
-        going = sum(live.counts[state] for state in UNFINISHED)
-        return (
-            f"{live.system or 'run'} {live.run_id}: {going} of {len(live.buffers)} workers going."
-        )
+        self.set_class(self.size.width >= BESIDE, "-roomy")  # room for the stats beside
 
     # ------------------------------------------------------------------ frame + poll
 
@@ -163,8 +157,8 @@ class MainScreen(Screen[None]):
             # A repainted status line makes Textual compose everything between it and the
             # output pane: at 20 Hz that alone cost 5-7% of a core under load.
             status = self.query_one(StatusLine)
-            status.tokens_per_s = live.average_rate() if live.finished else live.tokens_per_s()
             status.run_state = live.state_text()
+            status.figures = live.figures()
         if self._failures:
             failures, self._failures = self._failures, []
             title = "A worker failed" if len(failures) == 1 else f"{len(failures)} workers failed"
@@ -178,6 +172,7 @@ class MainScreen(Screen[None]):
         status = await self.app.connection.poll()
         for line in self.query(StatusLine):  # none when the app closed meanwhile
             line.server = status
+            self.query_one(StatsPanel).add_gauges(status)
 
     @on(ConnectionChanged)
     def _show_connection(self) -> None:
@@ -185,6 +180,7 @@ class MainScreen(Screen[None]):
         status = self.query_one(StatusLine)
         status.profile = connection.profile_name
         status.model = connection.model.model_name if connection.model is not None else "(no model)"
+        status.endpoint = endpoint_text(connection)
         self.poll_server()
 
     # ------------------------------------------------------------------ running
@@ -198,11 +194,15 @@ class MainScreen(Screen[None]):
             self.notify("A run is in flight: cancel it first (ctrl+g).", severity="warning")
             return
         try:
-            options = self.query_one(SystemPicker).options()
+            options = self.query_one(MoreParams).apply(self.query_one(SystemPicker).options())
         except AgentDeckError as exc:
             self.notify(str(exc), title="Check the parameters", severity="error", markup=False)
             return
         self.start_run(options, event.text, event.attachment)
+        if self.run_in_flight:
+            remember_picks(self)
+        if self.run_in_flight:  # its keys (t, c, r, Enter) work at once; Esc returns here
+            self.query_one(OutputPane).focus_output()
 
     def start_run(self, options: RunOptions, prompt: str, attachment: Attachment | None) -> None:
         """Run ``prompt`` with ``options`` in a worker (the one entry point, tests use it too)."""
@@ -224,17 +224,23 @@ class MainScreen(Screen[None]):
                 listeners=(live, self._collect_failures),
                 store=self.app.store,
             )
-            system = options.spec.make(model, request)
+            system = make_system(options, model, request)
         except AgentDeckError as exc:
             self.notify(str(exc), title="Cannot run", severity="error", markup=False)
             return
         self._last = (options, prompt, attachment)
+        if attachment is not None and options.spec.attachment.need == "none":
+            self.notify(f"{options.spec.label} does not read the attached file "
+                        f"{attachment.path.name}: it gets the prompt only.",
+                        title="Attachment not used", severity="warning", markup=False)
         tls = self.app.settings.profile.tls_warning()
         if tls and not self.app.connection.uses_sim:
             self.notify(tls, title="TLS", severity="warning", markup=False)
         self.live, self.system = live, system
+        self.query_one(StatsPanel).system = system
         self.query_one(OutputPane).show(live, options.system)
-        self.query_one(StatusLine).run_state = "starting"
+        status = self.query_one(StatusLine)
+        status.run_state, status.figures = "starting", ""  # nothing of the last run stays
         self._worker = self.run_prompt(system, request)
 
     @work(exclusive=True, group="run")
@@ -249,16 +255,6 @@ class MainScreen(Screen[None]):
             self.flush_frame()
             self._reported.clear()
 
-    @work(exclusive=True, group="run")
-    async def retry_one(self, system: _RetriesWorkers, worker_id: str) -> None:
-        """Run one failed or cancelled worker of the last multi-call run again."""
-        try:
-            await system.retry_worker(worker_id)
-        except AgentDeckError as exc:
-            self.notify(str(exc), title=exc.kind, severity="error", markup=False)
-        finally:
-            self.flush_frame()
-
     def _collect_failures(self, event: RunEvent) -> None:
         # Collected here, shown once per frame: 64 failing workers make one notification.
         if type(event) is WorkerFailedEvent and not event.cancelled:
@@ -266,96 +262,6 @@ class MainScreen(Screen[None]):
             self._reported.add(id(event.error))
         elif type(event) is ParamsFitted:  # sent once per run
             self.notify(event.note, title="Fitted to the window", markup=False)
-
-    # ------------------------------------------------------------------ worker actions
-
-    def action_cancel_all(self) -> None:
-        system = self.system
-        if system is None or not self.run_in_flight:
-            self.notify("Nothing is running.")
-            return
-        system.cancel()
-        self.notify("Cancelling every worker; partial text is kept.")
-
-    async def cancel_and_wait(self, timeout: float = 5.0) -> None:
-        """Cancel the run in flight and wait until its files are closed (used when quitting)."""
-        worker, system = self._worker, self.system
-        if worker is None or worker.is_finished or system is None:
-            return
-        system.cancel()
-        try:
-            await asyncio.wait_for(worker.wait(), timeout)
-        except (WorkerCancelled, WorkerFailed):
-            pass
-        except asyncio.TimeoutError:
-            worker.cancel()
-
-    @on(WorkerGrid.CancelRequested)
-    def _cancel_one(self, event: WorkerGrid.CancelRequested) -> None:
-        self.cancel_worker(event.worker_id)
-
-    def cancel_worker(self, worker_id: str) -> None:
-        """Cancel one worker of the run in flight; its partial text is kept."""
-        system = self.system
-        if system is not None and self.run_in_flight and system.cancel_worker(worker_id):
-            self.notify(f"Cancelling {worker_id}.")
-        else:
-            self.notify(f"{worker_id} is not running.")
-
-    @on(WorkerGrid.CancelAllRequested)
-    def _cancel_all(self) -> None:
-        self.action_cancel_all()
-
-    @on(WorkerGrid.RetryRequested)
-    def _retry(self, event: WorkerGrid.RetryRequested) -> None:
-        self.retry_worker(event.worker_id)
-
-    def retry_worker(self, worker_id: str) -> None:
-        """Run a failed or cancelled worker again (the whole prompt for single-call agents)."""
-        live = self.live
-        buf = live.buffers.get(worker_id) if live else None
-        if buf is None or buf.state not in (WorkerState.FAILED, WorkerState.CANCELLED):
-            self.notify("Only a failed or cancelled worker can be retried.")
-        elif self.run_in_flight:
-            self.notify("Wait for the run to end before retrying one worker.", severity="warning")
-        elif isinstance(self.system, _RetriesWorkers):
-            self._worker = self.retry_one(self.system, worker_id)
-        elif self._last is not None:
-            self.start_run(*self._last)
-
-    def _focused_worker(self) -> str | None:
-        live = self.live
-        if live is None or not live.order:
-            return None
-        pane = self.query_one(OutputPane)
-        return (pane.grid.focused_worker if pane.view == "grid" else None) or live.order[-1]
-
-    def action_cancel_focused(self) -> None:
-        worker_id = self._focused_worker()
-        if worker_id is not None:
-            self.cancel_worker(worker_id)
-
-    def action_retry_focused(self) -> None:
-        worker_id = self._focused_worker()
-        if worker_id is not None:
-            self.retry_worker(worker_id)
-
-    @on(WorkerGrid.ZoomRequested)
-    def _zoom(self, event: WorkerGrid.ZoomRequested) -> None:
-        self.zoom(event.worker_id)
-
-    def action_zoom(self) -> None:
-        worker_id = self._focused_worker()
-        if worker_id is None:
-            self.notify("Nothing to zoom into yet.")
-            return
-        self.zoom(worker_id)
-
-    def zoom(self, worker_id: str) -> None:
-        from .zoom import ZoomScreen
-
-        if self.live is not None and worker_id in self.live.buffers:
-            self.app.push_screen(ZoomScreen(self.live, worker_id))
 
     # ------------------------------------------------------------------ editing
 
@@ -365,29 +271,97 @@ class MainScreen(Screen[None]):
     def action_cycle_system(self) -> None:
         self.query_one(SystemPicker).cycle_system()
 
+    @on(SystemPicker.Changed)
+    def _system_changed(self, event: SystemPicker.Changed) -> None:
+        spec = registry.find(event.system)
+        ignores = spec is not None and spec.attachment.need == "none"
+        self.query_one(PromptBox).ignored_by = spec.label if spec is not None and ignores else ""
+
+    def action_focus_pane(self, pane: str) -> None:
+        """Move focus to the prompt, the first field or the output.
+
+        At once (a priority key): keys read before it are queued in the widget they were
+        typed into already, and the keys read after it go to the pane it moved to.
+        """
+        output = self.query_one(OutputPane)
+        if pane == "prompt":
+            box = self.query_one(PromptBox)
+            box.focus_prompt()
+            target = box.query_one("#prompt-input")
+        elif pane == "picker":
+            target = self.query_one("#system")
+        elif output.view == "empty":
+            self.notify("Nothing to show yet: send a prompt first.")
+            return
+        else:
+            target = output.stream if output.view == "stream" else output.query_one(
+                f"#{output.view}")
+        # Not ``focus()``: it moves focus a loop turn later, after the keys read with this one.
+        self.set_focus(target)
+
     def action_new_prompt(self) -> None:
         after_typed_keys(self, self._new_prompt)
+
+    def load_choices(self, options: RunOptions, prompt: str) -> None:
+        """Fill the picker and the prompt (a past run's, to run again); nothing is sent."""
+        self.query_one(SystemPicker).load(options)
+        self.query_one(MoreParams).load_options(options)
+        box = self.query_one(PromptBox)
+        box.text = prompt
+        box.focus_prompt()
 
     def _new_prompt(self) -> None:
         box = self.query_one(PromptBox)
         box.text = ""
         box.focus_prompt()
 
+    def action_toggle_more(self) -> None:
+        self.query_one(MoreParams).toggle()
+
+    def action_pick_profile(self) -> None:
+        pick_profile(self.app)
+
+    def action_pick_model(self) -> None:
+        pick_model(self.app)
+
+    def action_next_pane(self, step: int) -> None:
+        panes = ["prompt", "picker"]
+        if self.query_one(OutputPane).view != "empty":
+            panes.append("output")
+        around = self.focused.ancestors_with_self if self.focused is not None else []
+        at = next((i for i, pane in enumerate((PromptBox, SystemPicker, OutputPane))
+                   if any(isinstance(node, pane) for node in around)), -1)
+        self.action_focus_pane(panes[(at + step) % len(panes)] if at >= 0 else "prompt")
+
+    def action_back_to_prompt(self) -> None:
+        self.action_focus_pane("prompt")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back_to_prompt":  # Esc elsewhere keeps its own meaning (close a list)
+            return self.query_one(OutputPane).has_focus_within
+        return True
+
     def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], object]]]:
         """Every action of this screen for the command palette."""
+        yield "More parameters", "System prompt, top_p, seed, stop (alt+o)", \
+            self.action_toggle_more
+        yield "Switch profile", "Connect with another endpoint profile (alt+p)", \
+            self.action_pick_profile
+        yield "Switch model", "Use another model the server serves (alt+m)", \
+            self.action_pick_model
         yield "Send prompt", "Run the prompt with the chosen system (ctrl+s, F5)", self.action_send
-        yield "Attach file", "Attach a context file or long text (ctrl+o)", self.action_attach
+        yield "Attach file", "Attach a text file by its path: a context or a long text (ctrl+o)", self.action_attach
         yield "Next system", f"{_systems()} (ctrl+t)", self.action_cycle_system
         yield "Cancel all", "Cancel every worker of the run (ctrl+g)", self.action_cancel_all
         yield "Zoom", "Full-screen transcript of the focused worker (ctrl+f)", self.action_zoom
         yield "New prompt", "Clear the prompt box (ctrl+n)", self.action_new_prompt
-        yield (
-            "Cancel worker",
-            "Cancel the focused worker (c on the grid)",
-            self.action_cancel_focused,
-        )
-        yield (
-            "Retry worker",
-            "Run a failed or cancelled worker again (r on the grid)",
-            self.action_retry_focused,
-        )
+        yield "Go to prompt", "Focus the prompt (F6 goes round; Esc from the output)", \
+            lambda: self.action_focus_pane("prompt")
+        yield "Go to fields", "Focus the system and its fields (F6 goes round)", \
+            lambda: self.action_focus_pane("picker")
+        yield "Go to output", "Focus the output: cards, table, stream (F6 goes round)", \
+            lambda: self.action_focus_pane("output")
+        yield ("Cancel worker", "Cancel the focused worker (c on the grid)",
+               self.action_cancel_focused)
+        yield ("Retry worker", "Run a failed or cancelled worker again (r on the grid)",
+               self.action_retry_focused)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -14,17 +15,25 @@ __all__ = ["QuitScreen"]
 
 
 class QuitScreen(ModalScreen[bool]):
-    """Dismisses with True to cancel the runs and quit, False to stay."""
+    """Dismisses with True to cancel the runs and quit, False to stay.
+
+    ``on_confirm`` runs the moment the user confirms, before the dialog goes: under load the
+    dismissal's callback came seconds later (the main screen repainting 64 streaming cards
+    first), and the workers ran on meanwhile.
+    """
 
     CSS_PATH = "quit.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y,q", "confirm", "Cancel runs and quit"),
-        Binding("n,escape", "stay", "Stay"),
+        # Priority: handled the moment the app reads the key, not after a walk through the
+        # focused button's queue, which under load took over a second.
+        Binding("y,q", "confirm", "Cancel runs and quit", priority=True),
+        Binding("n,escape", "stay", "Stay", priority=True),
     ]
 
-    def __init__(self, summary: str) -> None:
+    def __init__(self, summary: str, on_confirm: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.summary = summary
+        self.on_confirm = on_confirm
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -39,9 +48,14 @@ class QuitScreen(ModalScreen[bool]):
         self.query_one("#stay", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "quit")
+        if event.button.id == "quit":
+            self.action_confirm()
+        else:
+            self.action_stay()
 
     def action_confirm(self) -> None:
+        if self.on_confirm is not None:
+            self.on_confirm()
         self.dismiss(True)
 
     def action_stay(self) -> None:

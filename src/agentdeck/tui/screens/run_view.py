@@ -7,20 +7,24 @@ grid, chain and stream views need no second code path for history.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from agentdeck.events import RunStarted, StepFinished, StepStarted
 from agentdeck.state import INTERRUPTED_REASON, RunStatus, WorkerState, read_state
 
 from ..clipboard import copy_text
 from ..live import LiveRun, WorkerBuffer
+from ..widgets.key_footer import KeyFooter
 from ..widgets.output_pane import OutputPane
+from ..widgets.stats_panel import BESIDE, StatsPanel, summary_line
 from ..widgets.worker_grid import WorkerGrid
 
 if TYPE_CHECKING:
@@ -76,7 +80,8 @@ def _buffer(info: RunInfo, entry: dict[str, Any]) -> WorkerBuffer:
     buf.tokens = int(usage.get("completion_tokens") or 0)
     metrics = entry.get("metrics") or {}
     buf.ttft = metrics.get("ttft", entry.get("ttft"))
-    buf.final_tokens_per_s = metrics.get("tokens_per_s")
+    tpot = metrics.get("tpot")  # decode speed, as the card showed it live
+    buf.final_tokens_per_s = 1 / tpot if isinstance(tpot, (int, float)) and tpot > 0 else None
     return buf
 
 
@@ -86,6 +91,7 @@ class RunViewScreen(Screen[None]):
     CSS_PATH = "run_view.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back"),
+        Binding("a", "run_again", "Run again"),
         Binding("y", "copy", "Copy text"),
         Binding("p", "reveal", "File path"),
         Binding("ctrl+f", "zoom", "Zoom"),
@@ -101,16 +107,31 @@ class RunViewScreen(Screen[None]):
         head = f"{info.run_id} · {info.system} · {info.status} · {info.model or ''}"
         yield Static(head, id="title", markup=False)
         yield Static(f"prompt: {info.prompt_head}", id="prompt", markup=False)
-        yield OutputPane(id="output", empty_text="This run recorded no workers.")
-        yield Footer()
+        summary = info.manifest.get("summary")
+        yield Static(summary_line(summary) if isinstance(summary, dict) else
+                     "figures: not recorded (a run from before the run summary)",
+                     id="summary", markup=False)
+        with Horizontal(id="body"):
+            yield OutputPane(id="output", empty_text="This run recorded no workers.")
+            yield StatsPanel(id="stats")
+        yield Static(id="path", markup=False)  # p: the file's path, on one line, with the run
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         pane = self.query_one(OutputPane)
+        pane.grid.read_only = True  # no cancel or retry keys: nothing of it runs
         if self.live.order:
             pane.show(self.live, self.info.system)
             pane.focus_output()
         # Flushed a few times while the views lay themselves out, then the run never changes.
         self.set_interval(1 / 10, pane.flush, repeat=5)
+        summary = self.info.manifest.get("summary")
+        ttfts = [b.ttft for b in self.live.buffers.values() if b.ttft is not None]
+        self.query_one(StatsPanel).show_saved(summary if isinstance(summary, dict) else {},
+                                              ttfts)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= BESIDE, "-roomy")
 
     def _worker_id(self) -> str | None:
         pane = self.query_one(OutputPane)
@@ -131,11 +152,24 @@ class RunViewScreen(Screen[None]):
         worker_id = self._worker_id()
         if worker_id is None:
             return
-        path = self.info.worker_path(worker_id)
+        self.show_path(worker_id, self.info.worker_path(worker_id))
+
+    def show_path(self, worker_id: str, path: Path) -> None:
+        """Show ``path`` on this screen's path line (``p``) and copy it to the clipboard."""
         self.app.copy_to_clipboard(str(path))
-        self.notify(
-            f"{path}\n(path copied to the clipboard)", title=worker_id, markup=False, timeout=10
-        )
+        # A line of this screen, not a toast: a toast wrapped the path mid-name and stayed up
+        # over the next run opened.
+        line = self.query_one("#path", Static)
+        room = max(10, self.size.width - 2 - len(" (copied)"))  # the line's padding
+        text = str(path)
+        line.update((text if len(text) <= room else "…" + text[-(room - 1):]) + " (copied)")
+        line.display = True
+
+    def action_run_again(self) -> None:
+        """The main screen, filled with this run's prompt, system and settings."""
+        from ..rerun import run_again
+
+        run_again(self.app, self.info)
 
     def action_zoom(self) -> None:
         worker_id = self._worker_id()
@@ -151,14 +185,11 @@ class RunViewScreen(Screen[None]):
     def _zoom_requested(self, event: WorkerGrid.ZoomRequested) -> None:
         self._open_zoom(event.worker_id)
 
-    @on(WorkerGrid.CancelRequested)
-    @on(WorkerGrid.CancelAllRequested)
-    @on(WorkerGrid.RetryRequested)
-    def _read_only(self) -> None:
-        self.notify("This is a past run (read-only): send it again from the main screen.")
 
     def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], object]]]:
         yield "Copy text", "Copy the focused worker's text (y)", self.action_copy
         yield "Reveal file", "Show and copy the focused worker's file path (p)", self.action_reveal
         yield "Zoom", "Full-screen transcript of the focused worker (ctrl+f)", self.action_zoom
+        yield ("Run again", "Load this run's prompt, system and settings into the main screen (a)",
+               self.action_run_again)
         yield "Back", "Return to the history (Esc)", self.app.pop_screen

@@ -18,17 +18,19 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from agentdeck.errors import AgentDeckError, ConfigError
 
 from ..app import AgentDeckApp
 from ..keyorder import after_typed_keys
 from ..settings_form import key_note, ui_num_calls, with_form_values
+from ..widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from agentdeck.client.model import BaseModel
     from agentdeck.config.profiles import Profile
+    from agentdeck.config.settings import Settings
 
 __all__ = ["SettingsScreen"]
 
@@ -51,11 +53,18 @@ class SettingsScreen(Screen[None]):
     CSS_PATH = "settings.tcss"
     app = getters.app(AgentDeckApp)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape", "back", "Back"),
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("ctrl+t", "test_connection", "Test connection", priority=True),
         Binding("ctrl+l", "load_models", "Load models", priority=True),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._saved_form: dict[str, str] = {}
+        """The form as it opened (or last filled): what "modified" compares against."""
+        self._warned = False
+        """Esc was pressed once with unsaved edits (the next Esc leaves)."""
 
     def compose(self) -> ComposeResult:
         settings = self.app.settings
@@ -63,17 +72,21 @@ class SettingsScreen(Screen[None]):
             (name + (" (built-in simulator)" if p.is_builtin_sim else ""), name)
             for name, p in settings.profiles.items()
         ]
+        active = settings.profile
+        if active.name not in settings.profiles:  # an endpoint given as --base-url or env
+            names.insert(0, (f"{active.name} (from {_url_source(settings)})", active.name))
         names.append(("+ new profile", NEW))
         params = settings.params
         with VerticalScroll(id="form"):
-            yield Static("Settings · endpoint profile", classes="section")
+            yield Static("Settings · endpoint profile", classes="section", id="heading")
+            yield Static(_in_use(self.app), id="in_use", classes="note", markup=False)
             yield _row(
                 "Profile",
                 Select(
                     names,
                     compact=True,
-                    value=settings.profile.name
-                    if settings.profile.name in settings.profiles
+                    value=active.name
+                    if active.name in settings.profiles or active.name == names[0][1]
                     else names[0][1],
                     allow_blank=False,
                     id="profile",
@@ -110,23 +123,56 @@ class SettingsScreen(Screen[None]):
                 type="integer", placeholder="server default",
             )
             yield _input_row(
-                "Calls / seats", "num_calls", str(ui_num_calls(settings)), type="integer"
+                "Multi-call n", "num_calls", str(ui_num_calls(settings)), type="integer"
             )
             yield _input_row("Concurrency", "concurrency", str(settings.concurrency), type="integer")
             with Horizontal(classes="buttons"):
                 yield Button("Save (ctrl+s)", variant="primary", id="save", compact=True)
                 yield Button("Back (Esc)", id="back", compact=True)
-            yield Static(f"Saved to {settings.path}", classes="note", markup=False)
-        yield Footer()
+            yield Static(_file_note(settings.path), id="file_note", classes="note", markup=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._fill(str(self.query_one("#profile", Select).value))
         self.query_one("#profile", Select).focus()
+        self.call_after_refresh(self._remember_form)
+
+    # ------------------------------------------------------------------ modified
+
+    def _form(self) -> dict[str, str]:
+        return {str(field.id): field.value for field in self.query(Input)}
+
+    def _remember_form(self) -> None:
+        self._saved_form = self._form()
+        self._show_modified()
+
+    @property
+    def modified(self) -> bool:
+        """The form holds edits that are not saved."""
+        return bool(self._saved_form) and self._form() != self._saved_form
+
+    @on(Input.Changed)
+    def _show_modified(self) -> None:
+        self._warned = False
+        heading = "Settings · endpoint profile" + (" · modified (ctrl+s saves)"
+                                                   if self.modified else "")
+        self.query_one("#heading", Static).update(heading)
+
+    def action_back(self) -> None:
+        """Leave; with unsaved edits, say so first (a second Esc leaves without saving)."""
+        if self.modified and not self._warned:
+            self._warned = True
+            self.notify("Unsaved changes: ctrl+s saves them, Esc again leaves without saving.",
+                        title="Not saved", severity="warning")
+            return
+        self.app.pop_screen()
 
     # ------------------------------------------------------------------ form <-> profile
 
     def _profile(self, name: str) -> Profile | None:
-        return self.app.settings.profiles.get(name)
+        """The profile ``name``; the active one as in use (flags and environment laid over)."""
+        settings = self.app.settings
+        return settings.profile if name == settings.profile.name else settings.profiles.get(name)
 
     def _fill(self, name: str) -> None:
         profile = self._profile(name)
@@ -155,6 +201,7 @@ class SettingsScreen(Screen[None]):
     @on(Select.Changed, "#profile")
     def _profile_changed(self, event: Select.Changed) -> None:
         self._fill(str(event.value))
+        self.call_after_refresh(self._remember_form)  # another profile is not an edit
 
     @on(Select.Changed, "#models")
     def _model_picked(self, event: Select.Changed) -> None:
@@ -200,7 +247,7 @@ class SettingsScreen(Screen[None]):
             "test": self.action_test_connection,
             "load": self.action_load_models,
             "save": self.action_save,
-            "back": self.app.pop_screen,
+            "back": self.action_back,
         }
         actions[str(event.button.id)]()
 
@@ -270,7 +317,9 @@ class SettingsScreen(Screen[None]):
             reloaded = load_settings(path=path)
         except AgentDeckError as exc:
             self.notify(str(exc), title="Not saved", severity="error", markup=False, timeout=10)
+            self.query_one("#file_note", Static).update(f"Not saved: {exc}")
             return
+        self._saved_form = self._form()
         kept = f"\nYour comments and layout are kept in {backup_path(path)}" if edited else ""
         self.notify(f"Saved to {path}{kept}", title="Settings", markup=False, timeout=8)
         if reloaded.profile.name != profile.name:
@@ -291,7 +340,7 @@ class SettingsScreen(Screen[None]):
             "Fill the model list from the server (ctrl+l)",
             self.action_load_models,
         )
-        yield "Back", "Leave without saving (Esc)", self.app.pop_screen
+        yield "Back", "Leave (Esc; asks first when the form has unsaved edits)", self.action_back
 
 
 async def _probe(model: BaseModel) -> tuple[float, list[str]]:
@@ -303,3 +352,27 @@ async def _probe(model: BaseModel) -> tuple[float, list[str]]:
 
 def _fmt(value: object) -> str:
     return "" if value is None else str(value)
+
+
+def _file_note(path: Path | str) -> str:
+    """Where ctrl+s writes, said truthfully before anything is saved."""
+    path = Path(path)
+    return f"ctrl+s saves to {path}" + ("" if path.exists() else " (not written yet)")
+
+
+def _url_source(settings: Settings) -> str:
+    source = settings.source.get("base_url", "")
+    return "--base-url" if source == "flag" else source.removeprefix("env ") or "the command line"
+
+
+def _in_use(app: AgentDeckApp) -> str:
+    """The endpoint and model the app talks to now, and where the URL came from."""
+    from ..widgets.status_line import endpoint_text
+
+    connection = app.connection
+    model = connection.model.model_name if connection.model is not None else "not connected"
+    how = " (the server's first)" if connection.picked_first else ""
+    source = app.settings.source.get("base_url", "")
+    came = f" (from {_url_source(app.settings)})" if source == "flag" or source.startswith(
+        "env") else ""
+    return f"In use: {endpoint_text(connection)}{came} · model {model}{how}"

@@ -7,9 +7,10 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..live import LiveRun, WorkerBuffer
+from ..widgets.key_footer import KeyFooter
 from ..widgets.stream_view import StreamView
 
 __all__ = ["ZoomScreen"]
@@ -23,7 +24,8 @@ class ZoomScreen(Screen[None]):
     CSS_PATH = "zoom.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back"),
-        Binding("c", "copy", "Copy text"),
+        # y copies on every screen; c means cancel (the grid), never copy.
+        Binding("y", "copy", "Copy text"),
     ]
 
     def __init__(self, live: LiveRun, worker_id: str) -> None:
@@ -35,7 +37,7 @@ class ZoomScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="title", markup=False)
         yield StreamView(id="zoom-stream")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.flush_frame()
@@ -69,4 +71,4 @@ class ZoomScreen(Screen[None]):
 
     def palette_commands(self):
         yield "Back", "Return to the previous screen (Esc)", self.app.pop_screen
-        yield "Copy text", "Copy this worker's text to the clipboard (c)", self.action_copy
+        yield "Copy text", "Copy this worker's text to the clipboard (y)", self.action_copy

@@ -7,23 +7,43 @@ past run looks exactly like it did live. The pane never renders on its own: its 
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Static
 
+from agentdeck.errors import AgentDeckError
 from agentdeck.state import ENDED_BADLY, SAYS_WHY
 from agentdeck.systems import registry
 from agentdeck.systems.declarations import AGENT
 
+from ..answer import answer_of, apply_marks, round_size
 from ..live import LiveRun, WorkerBuffer
+from .answer_panel import AnswerPanel
 from .chain_view import ChainView
 from .stream_view import StreamView
 from .worker_grid import WorkerGrid
+from .worker_table import WorkerTable
 
-__all__ = ["OutputPane", "view_for"]
+__all__ = ["OutputPane", "cards_fit", "view_for"]
 
 _VIEWS = ("stream", "grid", "chain")
+_CARDS = ("grid", "table")
+"""The two views of parallel workers, toggled with ``v``."""
+
+
+def cards_fit(count: int, width: int, height: int) -> bool:
+    """True when at least half of ``count`` cards show at once; past that the table is the
+    default (64 workers at 80x24: 2 of 64 cards in view, but 14 table rows)."""
+    cols = max(1, width // WorkerGrid.MIN_CARD_WIDTH)
+    return (max(1, height) // WorkerGrid.CARD_HEIGHT) * cols * 2 >= count
+ANSWER_EVERY = 0.25
+"""Seconds between looks at the run's answer (a synthesis streams: not every frame)."""
 
 
 def view_for(system: str) -> str:
@@ -49,6 +69,11 @@ class OutputPane(Widget):
     OutputPane #stream-error { color: $error; text-style: bold; padding: 0 1; display: none; }
     OutputPane #stream-error.-shown { display: block; }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("v", "toggle_table", "Cards/table"),
+        Binding("y", "copy", "Copy text"),
+        Binding("p", "reveal", "File path"),
+    ]
 
     def __init__(self, *, id: str | None = None, empty_text: str = "") -> None:
         super().__init__(id=id)
@@ -56,8 +81,15 @@ class OutputPane(Widget):
         self._empty_text = empty_text
         self._source: WorkerBuffer | None = None
         self._error_shown = ""
+        self._answer_key: object = None
+        self._answer_worker = "aggregate"
+        self._answer_at = 0.0
+        self._picked: str | None = None
+        """The workers' view the user chose with ``v`` (None: by what fits)."""
+        self._counted = -1
 
     def compose(self) -> ComposeResult:
+        yield AnswerPanel(id="answer")
         with ContentSwitcher(initial="empty"):
             yield Static(self._empty_text, id="empty", markup=False)
             with Vertical(id="stream"):
@@ -65,6 +97,7 @@ class OutputPane(Widget):
                 yield Static(id="stream-error", markup=False)
                 yield StreamView(id="stream-view")
             yield WorkerGrid(id="grid")
+            yield WorkerTable(id="table")
             yield ChainView(id="chain")
 
     @property
@@ -76,6 +109,21 @@ class OutputPane(Widget):
         return self.query_one(WorkerGrid)
 
     @property
+    def table(self) -> WorkerTable:
+        return self.query_one(WorkerTable)
+
+    @property
+    def focused_worker(self) -> str | None:
+        """The worker highlighted in the grid or the table, else the last one."""
+        live = self.live
+        if live is None or not live.order:
+            return None
+        view = self.view
+        focused = (self.grid.focused_worker if view == "grid" else
+                   self.table.focused_worker if view == "table" else None)
+        return focused or live.order[-1]
+
+    @property
     def stream(self) -> StreamView:
         return self.query_one("#stream-view", StreamView)
 
@@ -83,10 +131,21 @@ class OutputPane(Widget):
         """Switch to the view for ``system`` and feed it from ``live``."""
         self.live = live
         self._source = None
+        self._answer_key = None
+        self._answer_at = 0.0
+        spec = registry.find(system)
+        # The worker whose streaming text is the answer (a synthesis, MoA's aggregator).
+        self._answer_worker = (spec.answer_worker if spec is not None and spec.answer_worker
+                               else "aggregate")
+        self.query_one(AnswerPanel).answer = None
         view = view_for(system)
         self.query_one(ContentSwitcher).current = view
+        self._counted = -1
         if view == "grid":
+            self.grid.row_size = round_size(live)
             self.grid.set_run(live)
+            self.table.set_run(live)
+            self._fit_view(live)
         elif view == "chain":
             self.query_one(ChainView).set_live(live)
         self.flush()
@@ -96,6 +155,7 @@ class OutputPane(Widget):
         live = self.live
         if live is None:
             return
+        self._show_answer(live)
         view = self.view
         if view == "stream":
             # The stream view follows the run's one worker; a retry replaces the buffer.
@@ -107,9 +167,34 @@ class OutputPane(Widget):
             self.stream.flush()
             self._show_error(self._source)
         elif view == "grid":
-            self.grid.flush()
+            if len(live.order) != self._counted:
+                self._fit_view(live)
+            if self.view == "grid":
+                self.grid.flush()
+            else:
+                self.table.flush()
+        elif view == "table":
+            if len(live.order) != self._counted:
+                self._fit_view(live)
+            self.table.flush()
         elif view == "chain":
             self.query_one(ChainView).flush()
+
+    def _show_answer(self, live: LiveRun) -> None:
+        """Work the answer out again when the run's workers or steps changed (4 Hz at most)."""
+        at = time.monotonic()
+        if at - self._answer_at < ANSWER_EVERY and not live.finished:
+            return
+        self._answer_at = at
+        judge = live.buffers.get(self._answer_worker)
+        key = (live.version, live.status, *live.counts.values(),
+               judge.version if judge is not None else 0)
+        if key == self._answer_key:
+            return
+        self._answer_key = key
+        answer = answer_of(live)
+        apply_marks(live, answer.marks if answer is not None else {})
+        self.query_one(AnswerPanel).answer = answer
 
     def _show_error(self, buf: WorkerBuffer | None) -> None:
         text = ""
@@ -128,3 +213,91 @@ class OutputPane(Widget):
             self.stream.focus()
         elif view != "empty":
             self.query_one(f"#{view}").focus()
+
+    # ------------------------------------------------------------------ cards or table
+
+    def _fit_view(self, live: LiveRun) -> None:
+        """Cards or table, by the user's choice or else by what fits (as workers appear)."""
+        size = self.query_one(ContentSwitcher).size
+        if not size.area:
+            return  # not laid out yet: decided on a later frame
+        self._counted = len(live.order)
+        want = self._picked or ("grid" if cards_fit(len(live.order), size.width, size.height)
+                                else "table")
+        self._switch_cards(want)
+
+    def _switch_cards(self, want: str) -> None:
+        switcher = self.query_one(ContentSwitcher)
+        current = switcher.current
+        if current == want or current not in _CARDS:
+            return
+        focused = (self.grid if current == "grid" else self.table).focused_worker
+        had_focus = self.screen.focused in (self.grid, self.table)
+        switcher.current = want
+        target = self.grid if want == "grid" else self.table
+        if want == "table":
+            self.table.set_run(self.live)
+        else:
+            self.grid.set_run(self.live)
+        if focused is not None:
+            target.focus_worker(focused)
+        if had_focus:
+            target.focus()
+
+    def pick_cards(self, view: str | None) -> None:
+        """Show parallel workers as ``"grid"`` or ``"table"`` from now on (None: by what
+        fits, the default)."""
+        self._picked = view
+        self._counted = -1
+
+    def action_toggle_table(self) -> None:
+        """``v``: cards or one line per worker (the table sorts and filters)."""
+        if self.view not in _CARDS:
+            self.notify("Only a run of parallel workers has a table view.")
+            return
+        self._picked = "table" if self.view == "grid" else "grid"
+        self._switch_cards(self._picked)
+
+    # ------------------------------------------------------------------ copy and path
+
+    def _worker_file(self, worker_id: str) -> Path | None:
+        """The run store's file of a worker (None when the run was not recorded)."""
+        store = getattr(self.app, "store", None)
+        live = self.live
+        if store is None or live is None or not live.run_id:
+            return None
+        try:
+            return store.load_run(live.run_id).worker_path(worker_id)
+        except (AgentDeckError, KeyError):
+            return None
+
+    def action_copy(self) -> None:
+        """``y``: copy the focused worker's text."""
+        from ..clipboard import copy_text
+
+        worker_id = self.focused_worker
+        if worker_id is None or self.live is None:
+            self.notify("Nothing to copy yet.")
+            return
+        copy_text(self.app, self.live.buffers[worker_id].text, self._worker_file(worker_id))
+
+    def action_reveal(self) -> None:
+        """``p``: show where the focused worker's text is on disk."""
+        worker_id = self.focused_worker
+        if worker_id is None:
+            return
+        path = self._worker_file(worker_id)
+        if path is None:
+            self.notify("This run is not recorded: its text is only on screen.",
+                        title=worker_id, markup=False)
+            return
+        shown = getattr(self.screen, "show_path", None)
+        if shown is not None:  # a screen with a line for it (a past run): no toast to wrap
+            shown(worker_id, path)
+            return
+        self.app.copy_to_clipboard(str(path))
+        self.notify(f"{path}\n(the path is sent to the clipboard by OSC 52, if the terminal "
+                    "allows it)", title=f"{worker_id}: file", markup=False, timeout=15)
+
+    def on_resize(self) -> None:
+        self._counted = -1  # cards or table is decided again for the new size

@@ -17,6 +17,7 @@ from textual.widgets import Input, TextArea
 
 from agentdeck.errors import InputError
 from agentdeck.fsutil import human_size, read_text_file
+from agentdeck.store.app_state import PromptHistory
 
 __all__ = ["Attachment", "PromptBox", "load_attachment"]
 
@@ -102,11 +103,15 @@ class PromptBox(Widget):
 
     attachment: var[Attachment | None] = var(None)
     """The attached file, sent to Context (as context) or Chain (as the long text)."""
+    ignored_by: var[str] = var("")
+    """The chosen system's label when it reads no attachment (the border then says so)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._history: list[str] = []
-        self._history_pos = 0  # index into history; len(history) means "the draft"
+        self._saved = PromptHistory()
+        """Prompts sent in earlier sessions too (bounded, 0600, in the data folder)."""
+        self._history: list[str] = self._saved.load()
+        self._history_pos = len(self._history)  # index into history; the end is "the draft"
         self._draft = ""
 
     def compose(self) -> ComposeResult:
@@ -120,7 +125,8 @@ class PromptBox(Widget):
         )
         yield Input(
             id="attach-input",
-            placeholder="path of a text file; Enter attaches, empty Enter detaches, Esc closes",
+            placeholder="path of a text file (context or long text); Enter attaches, "
+            "empty Enter detaches, Esc closes",
             compact=True,
         )
 
@@ -143,6 +149,7 @@ class PromptBox(Widget):
         text = self.text
         if text.strip() and (not self._history or self._history[-1] != text):
             self._history.append(text)
+            self._saved.add(text)
         self._history_pos = len(self._history)
         self._draft = ""
         self.post_message(self.Submitted(text, self.attachment))
@@ -183,7 +190,9 @@ class PromptBox(Widget):
         try:
             self.attachment = load_attachment(event.value)
         except InputError as exc:
-            self.notify(str(exc), title="Cannot attach", severity="error", markup=False)
+            self.notify(f"{exc}\nctrl+o takes the path of a text file: save long text to a "
+                        "file first, or paste it into the prompt.", title="Cannot attach",
+                        severity="error", markup=False)
             return
         if self.attachment.replaced:
             self.notify(
@@ -194,14 +203,24 @@ class PromptBox(Widget):
         self.focus_prompt()
 
     def on_mount(self) -> None:
-        self.watch_attachment(None)
+        self._show_attachment()
 
-    def watch_attachment(self, attachment: Attachment | None) -> None:
+    def watch_attachment(self) -> None:
+        self._show_attachment()
+
+    def watch_ignored_by(self) -> None:
+        self._show_attachment()
+
+    def _show_attachment(self) -> None:
         # Shown on the bottom border: it costs no row at 80x24. Text, so a file name with
         # brackets is not read as markup.
-        summary = (
-            "no file (ctrl+o attaches one)"
-            if attachment is None
-            else f"attached: {attachment.summary}"
-        )
-        self.border_subtitle = Text(summary)
+        attachment = self.attachment
+        if attachment is None:
+            self.border_subtitle = Text("no file (ctrl+o attaches one)")
+        elif self.ignored_by:
+            self.border_subtitle = Text.assemble(
+                f"attached: {attachment.path.name} · ",
+                (f"not used by {self.ignored_by}", "bold yellow"),
+            )
+        else:
+            self.border_subtitle = Text(f"attached: {attachment.summary}")

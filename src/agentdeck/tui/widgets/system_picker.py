@@ -2,9 +2,12 @@
 
 The systems, and which fields each shows (calls, rounds, aggregation) with their defaults, come
 from the registry of systems: a registered system appears here with the fields it declares.
-Picking a system fills n and rounds with what it declares (n: the user's ``[ui] num_calls``
-when its limits take it). Its other options (``SystemSpec.options``) have no field here: runs
-from the app take their defaults.
+Each system keeps its own n and rounds: picking one fills them with what was typed for it
+last, else with what it declares (Multi-call's n: the user's ``[ui] num_calls``), so a
+Multi-call n of 16 never becomes 16 debate seats. Too narrow for one row, the fields wrap
+onto a second row (no field is cut off yet focusable). Of its other options
+(``SystemSpec.options``) only targets (compare's) have a field, a line of text with ``;``
+between targets; runs from the app take the others' defaults.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import HorizontalGroup
+from textual.containers import Horizontal, HorizontalGroup
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select
@@ -34,8 +37,18 @@ _FIELDS = (
     ("concurrency", "conc", 4, "Concurrency cap: most requests in flight at once; empty = all"),
     ("rounds", "rounds", 3, None),
 )
+_KEPT = ("num_calls", "rounds")
+"""Fields each system keeps for itself (the others are shared: a temperature is a temperature)."""
 _DECLARED = {"num_calls": "calls", "rounds": "rounds", "aggregate": "aggregate"}
 """Picker field -> the spec input that shows it."""
+TARGETS_HINT = "temperature=0.2; temperature=0.8"
+"""The targets field's placeholder: two targets on the current model."""
+
+
+def _targets_option(system: str) -> Any:
+    """The system's option of kind "targets" (compare's), or None."""
+    spec = registry.find(system)
+    return next((o for o in spec.options if o.kind == "targets"), None) if spec else None
 
 
 def _tooltip(name: str) -> str:
@@ -71,11 +84,16 @@ class SystemPicker(Widget):
 
     DEFAULT_CSS = """
     SystemPicker { height: auto; layout: horizontal; }
+    SystemPicker.-wrap { layout: vertical; }
+    SystemPicker > Horizontal { width: auto; height: 1; }
+    SystemPicker > #row-fields { width: 1fr; }
     SystemPicker HorizontalGroup { width: auto; height: 1; margin-right: 1; }
     SystemPicker Label { padding: 0 1 0 0; color: $text-muted; }
     SystemPicker Select { width: 16; }
     SystemPicker #aggregate { width: 20; }
     SystemPicker Input { width: auto; }
+    SystemPicker #group-targets { width: 1fr; min-width: 24; }
+    SystemPicker #targets { width: 1fr; }
     """
 
     class Changed(Message):
@@ -90,51 +108,90 @@ class SystemPicker(Widget):
         self._defaults = defaults
         self._shown = ""
         """The system whose fields are shown and filled."""
+        self._kept: dict[str, dict[str, str]] = {}
+        """System -> the n and rounds last typed for it."""
 
     def compose(self) -> ComposeResult:
         d = self._defaults
         counts = self._counts(d.system)
-        with HorizontalGroup(id="group-system"):
-            yield Select(
-                [(spec.label, spec.key) for spec in registry.specs()],
-                value=d.system,
-                allow_blank=False,
-                compact=True,
-                id="system",
-                tooltip=_system_tooltip(),
-            )
-        with HorizontalGroup(id="group-aggregate"):
-            yield Select(
-                _aggregations(),
-                value=d.aggregate,
-                allow_blank=False,
-                compact=True,
-                id="aggregate",
-                tooltip=_aggregate_tooltip(),
-            )
+        with Horizontal(id="row-system"):
+            with HorizontalGroup(id="group-system"):
+                yield Select(
+                    [(spec.label, spec.key) for spec in registry.specs()],
+                    value=d.system,
+                    allow_blank=False,
+                    compact=True,
+                    id="system",
+                    tooltip=_system_tooltip(),
+                )
+            with HorizontalGroup(id="group-aggregate"):
+                yield Select(
+                    _aggregations(),
+                    value=d.aggregate,
+                    allow_blank=False,
+                    compact=True,
+                    id="aggregate",
+                    tooltip=_aggregate_tooltip(),
+                )
         values = {
             "temperature": d.temperature,
             "max_tokens": d.max_tokens,
             "concurrency": d.concurrency,
             **counts,
         }
-        for name, label, width, tip in _FIELDS:
-            with HorizontalGroup(id=f"group-{name}"):
-                yield Label(label)
-                field = Input(
-                    _fmt(values[name]),
-                    id=name,
-                    type="number" if name == "temperature" else "integer",
-                    compact=True,
-                    tooltip=tip or _tooltip(name),
-                    select_on_focus=True,
-                )
-                field.styles.width = width
-                yield field
+        with Horizontal(id="row-fields"):
+            for name, label, width, tip in _FIELDS:
+                with HorizontalGroup(id=f"group-{name}"):
+                    yield Label(label)
+                    field = Input(
+                        _fmt(values[name]),
+                        id=name,
+                        type="number" if name == "temperature" else "integer",
+                        compact=True,
+                        tooltip=tip or _tooltip(name),
+                        select_on_focus=True,
+                        valid_empty=True,  # empty: the server's (or system's) default
+                    )
+                    field.styles.width = width
+                    yield field
+            with HorizontalGroup(id="group-targets"):
+                yield Label("targets")
+                yield Input(id="targets", compact=True, placeholder=TARGETS_HINT,
+                            tooltip="Targets to compare, ';' between them: profile=NAME, "
+                                    "url=URL, model=NAME and params, joined by commas "
+                                    "(model=a,temperature=0.2; model=b)")
 
     def on_mount(self) -> None:
         self._show_fields(self._defaults.system)
         self._shown = self._defaults.system
+
+    def on_resize(self) -> None:
+        self._wrap()
+
+    def _wrap(self) -> None:
+        """Two rows when the shown fields do not fit in one."""
+        needed = self.styles.gutter.width
+        for row in self.query("#row-system, #row-fields"):
+            for group in row.children:
+                width, least = group.styles.width, group.styles.min_width
+                if group.display:  # a stretching group (targets) counts its least width
+                    flexible = width is not None and width.is_fraction and least is not None
+                    needed += int(least.value) + 1 if flexible else group.outer_size.width
+        self.set_class(needed > self.size.width, "-wrap")
+
+    def load(self, options: RunOptions) -> None:
+        """Show ``options`` (a past run's, to run again): its system and every field."""
+        self.system = options.system
+        self.query_one("#aggregate", Select).value = options.aggregate
+        values = {"temperature": options.temperature, "max_tokens": options.max_tokens,
+                  "num_calls": options.num_calls, "concurrency": options.concurrency,
+                  "rounds": options.rounds}
+        for name, value in values.items():
+            self.query_one(f"#{name}", Input).value = _fmt(value)
+
+    def focus_first(self) -> None:
+        """Focus the system picker (the first field)."""
+        self.query_one("#system", Select).focus()
 
     @property
     def system(self) -> str:
@@ -164,15 +221,21 @@ class SystemPicker(Widget):
         spec = registry.find(system)
         for name, attr in _DECLARED.items():
             self.query_one(f"#group-{name}").display = getattr(spec, attr, None) is not None
+        self.query_one("#group-targets").display = _targets_option(system) is not None
+        self.call_after_refresh(self._wrap)
 
     def _switch(self, system: str) -> None:
         """Show ``system``'s fields and fill n and rounds with its own (once per change)."""
         if system == self._shown:
             return
+        if self._shown:
+            self._kept[self._shown] = {name: self.query_one(f"#{name}", Input).value
+                                       for name in _KEPT}
         self._shown = system
         self._show_fields(system)
+        kept = self._kept.get(system)
         for name, value in self._counts(system).items():
-            self.query_one(f"#{name}", Input).value = _fmt(value)
+            self.query_one(f"#{name}", Input).value = kept[name] if kept else _fmt(value)
 
     @on(Select.Changed, "#system")
     def _system_changed(self, event: Select.Changed) -> None:
@@ -196,6 +259,12 @@ class SystemPicker(Widget):
             except ValueError:
                 raise InputError(f"{name.replace('_', ' ')}: {raw!r} is not a number") from None
 
+        chosen = {}
+        option = _targets_option(self.system)
+        if option is not None:
+            value = option.parse(self.query_one("#targets", Input).value)
+            if value is not None:
+                chosen[option.name] = value
         return RunOptions(
             system=self.system,
             temperature=number("temperature", float),
@@ -204,4 +273,5 @@ class SystemPicker(Widget):
             concurrency=number("concurrency", int),
             aggregate=str(self.query_one("#aggregate", Select).value),
             rounds=number("rounds", int),
+            options=chosen,
         )

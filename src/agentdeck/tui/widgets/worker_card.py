@@ -22,6 +22,8 @@ __all__ = ["Card", "card_stats"]
 
 _BOX = "╭╮╰╯─│"
 _BOX_FOCUS = "┏┓┗┛━┃"  # heavy lines: the focused card shows even without colour
+SHOWN_WAIT = 0.05
+"""Seconds queued or retrying from which a card says so."""
 ERROR_ROWS = 2
 """Rows a failed or interrupted card gives to its reason."""
 
@@ -30,30 +32,34 @@ StyleFor = Callable[[str], Style]
 
 
 def card_stats(buf: WorkerBuffer) -> str:
-    """The figures row: tokens, tokens/s and TTFT, or what the worker waits for."""
+    """The figures row: tokens, decode tokens/s and TTFT (from the request that streamed),
+    then the time queued and retrying, apart; or what the worker waits for."""
     state = buf.state
     if state is WorkerState.QUEUED:
         return "queued"
-    if state is WorkerState.WAITING:
-        return "waiting for first token"
     if state is WorkerState.RETRYING:
         return f"retry {buf.retry_attempt}/{buf.retry_max}: {literal(buf.retry_reason)}"
-    if buf.tokens or not buf.content.length:
+    if state is WorkerState.WAITING:
+        parts = ["waiting for first token"]
+    elif buf.tokens or not buf.content.length:
         parts = [f"{buf.tokens} tok"]
     else:  # a saved run that ended without usage (cancelled, failed): say what is on disk
         parts = [f"{buf.content.length:,} chars"]
     rate = buf.tokens_per_s
     if rate is not None:
-        parts.append(f"{rate:.1f} tok/s")
+        parts.append(f"{rate:.1f} tok/s" if rate < 100 else f"{rate:,.0f} tok/s")
     if buf.ttft is not None:
         parts.append(f"TTFT {buf.ttft:.2f}s")
+    for word, seconds in (("queued", buf.queued_s), ("retried", buf.retrying_s)):
+        if seconds is not None and seconds >= SHOWN_WAIT:
+            parts.append(f"{word} {seconds:.1f}s")
     return " · ".join(parts)
 
 
 class Card:
     """View state of one card: its wrapped tail and its cached strips, one per card row."""
 
-    __slots__ = ("buf", "keys", "mode", "pos", "stale", "strips", "worker_id", "wrap")
+    __slots__ = ("buf", "keys", "mode", "pos", "stale", "strips", "title", "worker_id", "wrap")
 
     def __init__(self, worker_id: str) -> None:
         self.worker_id = worker_id
@@ -66,6 +72,8 @@ class Card:
         self.strips: list[Strip] = []
         self.stale = True
         """The buffer changed while the card was off screen: sync before drawing."""
+        self.title = ""
+        """Shown instead of the worker's title when set (under a group's header: "call 1")."""
 
     def invalidate(self) -> None:
         """Rebuild every row on the next sync (focus, size or theme changed)."""
@@ -99,7 +107,7 @@ class Card:
         rows = card.wrap.tail(body_h - len(errors)) if body_h > len(errors) else []
         rows += [""] * (body_h - len(errors) - len(rows))
         keys: list[object] = [
-            ("top", literal(buf.title), buf.state_text, focused),
+            ("top", literal(card.title or buf.title), buf.mark, buf.state_text, focused),
             ("stats", card_stats(buf), focused),
             *((mode, row, focused) for row in rows),
             *(("error", row, focused) for row in errors),
@@ -129,11 +137,14 @@ def _strip(key: tuple, buf: WorkerBuffer, card_w: int, style: StyleFor) -> Strip
     kind = key[0]
     if kind == "top":
         state = buf.state_text
-        label = fit(key[1], max(1, card_w - cells(state) - 8))
-        fill = max(0, card_w - cells(label) - cells(state) - 7)
+        room = max(1, card_w - cells(state) - 8)
+        mark = fit(" " + key[2], max(0, room // 2)) if key[2] else ""  # the answer's mark
+        label = fit(key[1], max(1, room - cells(mark)))
+        fill = max(0, card_w - cells(label) - cells(mark) - cells(state) - 7)
         segments = [
             Segment(box[0] + box[4] + " ", border),
             Segment(label, style("label")),
+            Segment(mark, style("mark")),
             Segment(" " + box[4] * fill + " ", border),
             Segment(state, style(buf.state.value)),
             Segment(" " + box[1], border),

@@ -14,6 +14,10 @@ focused card changes, ``ZoomRequested(worker_id)`` (Enter, double click),
 ``CancelRequested(worker_id)`` (c), ``CancelAllRequested()`` (C), ``RetryRequested(worker_id)``
 (r). Handlers: ``on_worker_grid_zoom_requested`` etc. Arrows and hjkl move the focused card.
 
+A run with groups (compare's targets: ``LiveRun.groups``) is drawn a column per group, each
+under a header line with the group's live figures (``GroupHeads``: done/failed, TTFT p50,
+tok/s, the tally of short answers), in bands when the columns do not all fit across.
+
 Why one widget: a stock widget per card repaints every changed card every frame and saturates a
 core at about 16 live cards; drawing rows through ``render_line`` from cached per-card strips
 costs only the rows that changed. Model text is drawn literally (``plaintext.literal``), never
@@ -36,7 +40,9 @@ from textual.strip import Strip
 
 from agentdeck.state import WorkerState
 from agentdeck.tui.live import LiveRun
-from agentdeck.tui.widgets.grid_layout import GridLayout, row_runs
+from agentdeck.tui.targets import COLOURS
+from agentdeck.tui.widgets.grid_layout import GridLayout, GroupedLayout, row_runs
+from agentdeck.tui.widgets.group_heads import GroupHeads
 from agentdeck.tui.widgets.lineapi import FilteredStyles, PlainLineCache
 from agentdeck.tui.widgets.worker_card import Card
 
@@ -59,6 +65,7 @@ class WorkerGrid(ScrollView, can_focus=True):
     WorkerGrid > .worker-grid--border { color: $foreground 45%; }
     WorkerGrid > .worker-grid--border-focus { color: $accent; text-style: bold; }
     WorkerGrid > .worker-grid--label { color: $foreground; text-style: bold; }
+    WorkerGrid > .worker-grid--mark { color: $text-accent; text-style: bold; }
     WorkerGrid > .worker-grid--stats { color: $text-muted; }
     WorkerGrid > .worker-grid--text { color: $foreground; }
     WorkerGrid > .worker-grid--reasoning { color: $text-muted; text-style: italic; }
@@ -71,17 +78,22 @@ class WorkerGrid(ScrollView, can_focus=True):
     WorkerGrid > .worker-grid--failed { color: $text-error; text-style: bold; }
     WorkerGrid > .worker-grid--cancelled { color: $text-muted; text-style: bold; }
     WorkerGrid > .worker-grid--interrupted { color: $text-error; text-style: bold italic; }
-    """
+    WorkerGrid > .worker-grid--head { color: $text-muted; }
+    """ + "".join(f"WorkerGrid > .worker-grid--group-{i} {{ color: {c}; text-style: bold; }}\n"
+                  for i, c in enumerate(COLOURS))
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "worker-grid--border",
         "worker-grid--border-focus",
         "worker-grid--label",
+        "worker-grid--mark",
         "worker-grid--stats",
         "worker-grid--text",
         "worker-grid--reasoning",
         "worker-grid--error",
+        "worker-grid--head",
         *(f"worker-grid--{state.value}" for state in WorkerState),
+        *(f"worker-grid--group-{i}" for i in range(len(COLOURS))),
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -146,16 +158,28 @@ class WorkerGrid(ScrollView, can_focus=True):
         self._styles = FilteredStyles(self, "worker-grid--")
         self._live: LiveRun | None = None
         self._cards: list[Card] = []
-        self._layout = GridLayout(0, 1, self.MIN_CARD_WIDTH, self.CARD_HEIGHT)
+        self._layout: GridLayout | GroupedLayout = GridLayout(0, 1, self.MIN_CARD_WIDTH,
+                                                              self.CARD_HEIGHT)
+        self._heads = GroupHeads()
         self._announced: str | None = None
+        self.row_size: int | None = None
+        """Cards per row when that many fit (a debate's seats: a round per row); None: all
+        that fit. Set before ``set_run``."""
         self.set_run(live)
 
     # ------------------------------------------------------------------ public API
+
+    read_only = False
+    """True for a past run: no cancel or retry keys (not in the footer, not in the help)."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.read_only and action in ("cancel", "cancel_all", "retry"))
 
     def set_run(self, live: LiveRun | None) -> None:
         """Show ``live`` (or nothing); resets focus and every card."""
         self._live = live
         self._cards = []
+        self._heads = GroupHeads()
         self._announced = None
         self.set_reactive(WorkerGrid.focused_index, 0)
         if self.is_mounted:
@@ -186,16 +210,23 @@ class WorkerGrid(ScrollView, can_focus=True):
             return
         self._check_filters()
         dirty = live.take_dirty()
-        if len(live.order) != len(self._cards):
+        groups = live.groups
+        grouped = sum(map(len, groups.values())) if groups else 0
+        if len(live.order) != len(self._cards) or grouped != self._heads.grouped:
             self._cards.extend(Card(worker_id) for worker_id in live.order[len(self._cards) :])
             self._relayout(force=True)
             self._announce()
             return  # a full repaint is coming; every visible card syncs as it is drawn
-        if not dirty:
-            return
         top = round(self.scroll_y)
         bottom = top + self.scrollable_content_region.height
         layout = self._layout
+        if grouped and isinstance(layout, GroupedLayout):
+            heads = [y - top for y in self._heads.update(live, layout) if top <= y < bottom]
+            heads = [y + i for y in heads for i in range(layout.head_h)]
+            if heads:
+                self.refresh(*row_runs(heads, layout.width))
+        if not dirty:
+            return
         card_h = layout.card_h
         lines: set[int] = set()
         for index, card in enumerate(self._cards):
@@ -220,19 +251,27 @@ class WorkerGrid(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.reset()
+        self._heads.forget()
         for card in self._cards:
             card.invalidate()
 
     def _relayout(self, force: bool = False) -> None:
         region = self.scrollable_content_region
         count = len(self._cards)
-        layout = GridLayout.fit(count, region.width, region.height, self.MIN_CARD_WIDTH,
-                                self.CARD_HEIGHT)
+        live = self._live
+        layout: GridLayout | GroupedLayout
+        if live is not None and live.groups:
+            layout = GroupedLayout(self._heads.group_cards(live, self._cards), region.width,
+                                   region.height, self.MIN_CARD_WIDTH, self.CARD_HEIGHT)
+        else:
+            layout = GridLayout.fit(count, region.width, region.height, self.MIN_CARD_WIDTH,
+                                    self.CARD_HEIGHT, self.row_size)
         if layout != self._layout or force:
             self._layout = layout
+            self._heads.forget()
             for card in self._cards:
                 card.invalidate()  # the wrapper sees the new size and re-wraps the tail
-            self.virtual_size = Size(layout.width, layout.rows(count) * layout.card_h)
+            self.virtual_size = Size(layout.width, layout.height(count))
             self.refresh()
         self._scroll_to_focus()
 
@@ -247,6 +286,7 @@ class WorkerGrid(ScrollView, can_focus=True):
     def _check_filters(self) -> None:
         """Start over with new styles when the app's line filters change (rare)."""
         if self._styles.check():
+            self._heads.forget()
             for card in self._cards:
                 card.invalidate()
             self.refresh()
@@ -264,7 +304,11 @@ class WorkerGrid(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         self._check_filters()
-        width, cols, _, card_h = self._layout
+        layout = self._layout
+        if isinstance(layout, GroupedLayout) and self._live is not None:
+            return self._heads.line(self._live, layout, y + round(self.scroll_y), self._cards,
+                                    self._sync, self._styles.get)
+        width, cols, _, card_h = self._layout  # type: ignore[misc]
         row, line = divmod(y + round(self.scroll_y), card_h)
         first = row * cols
         segments: list[Segment] = []
