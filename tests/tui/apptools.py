@@ -61,6 +61,18 @@ def burst(app: AgentDeckApp, *keys: str) -> None:
         app._driver.send_message(event)
 
 
+def burst_bytes(app: AgentDeckApp, data: str) -> None:
+    """Send ``data`` as one read from the terminal, parsed by Textual's own ``XTermParser``
+    (the driver's parser): ``"\\x1bp"`` (Esc then p in one read) arrives as alt+p, as it
+    does over a real terminal."""
+    from textual._xterm_parser import XTermParser
+
+    parser = XTermParser()
+    for message in [*parser.feed(data), *parser.feed("")]:  # "": the read ended
+        message.set_sender(app)
+        app._driver.send_message(message)
+
+
 def main_screen(pilot: Pilot) -> MainScreen:
     screen = pilot.app.screen
     assert isinstance(screen, MainScreen), f"expected the main screen, got {screen!r}"

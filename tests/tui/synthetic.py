@@ -192,6 +192,7 @@ async def show(pilot: Any, live: LiveRun, system: str, prompt: str = "") -> None
     screen.live = live
     steady(pilot)
     screen.query_one(OutputPane).show(live, system)
+    screen.wake_frames()  # as a run starting does
     # Views wrap to their width: flush again once layout has settled, as the frame timer would.
     for _ in range(3):
         await pilot.pause(0.06)

@@ -94,7 +94,8 @@ async def test_the_settings_test_button_connects_as_a_run_does(
 ) -> None:
     """The button goes through ``connect``: the profile's timeouts and TLS, and its errors shown.
 
-    Regression: a profile whose CA bundle had gone missing crashed the app on ctrl+t.
+    Regression: a profile whose CA bundle had gone missing crashed the app on
+    ctrl+t (now ctrl+y).
     """
     import agentdeck.connect
 
@@ -126,13 +127,13 @@ ca_bundle = "{isolated_home / 'deleted-ca.pem'}"
             result = screen.query_one("#test_result", Static)
             screen.query_one("#profile", Select).value = "gpu"
             await pilot.pause()
-            await pilot.press("ctrl+t")  # test the connection
+            await pilot.press("ctrl+y")  # test the connection
             await app.workers.wait_for_complete()
             assert str(result.render()).startswith("✓ healthy")
             assert [(p.name, p.timeouts.connect) for p in built][-1] == ("gpu", 2.5)
             screen.query_one("#profile", Select).value = "gone"
             await pilot.pause()
-            await pilot.press("ctrl+t")  # test the profile whose CA bundle was deleted
+            await pilot.press("ctrl+y")  # test the profile whose CA bundle was deleted
             await app.workers.wait_for_complete()
             await pilot.pause()
             assert app.is_running
@@ -159,7 +160,7 @@ base_url = "{sim.base_url}"
             assert isinstance(screen, SettingsScreen)
             screen.query_one("#profile", Select).value = "demo"
             await pilot.pause()
-            await pilot.press("ctrl+t")  # test the built-in simulator
+            await pilot.press("ctrl+y")  # test the built-in simulator
             await app.workers.wait_for_complete()
             await pilot.pause()
             shown = str(screen.query_one("#test_result", Static).render())
@@ -170,8 +171,8 @@ base_url = "{sim.base_url}"
 async def test_testing_the_simulator_profile_while_connecting(
     isolated_home: Path, monkeypatch
 ) -> None:
-    """Regression: ctrl+t on the simulator profile before the app had connected crashed
-    (the app's model was still None)."""
+    """Regression: ctrl+t (now ctrl+y) on the simulator profile before the app had connected
+    crashed (the app's model was still None)."""
     import asyncio
 
     real = Connection.open
@@ -186,7 +187,7 @@ async def test_testing_the_simulator_profile_while_connecting(
         assert app.model is None
         monkeypatch.setattr(Connection, "open", real)  # the settings test connects for real
         await pilot.press("f2")  # open settings: the built-in simulator profile
-        await pilot.press("ctrl+t")  # test it
+        await pilot.press("ctrl+y")  # test it
         result = app.screen.query_one("#test_result", Static)
         for _ in range(250):  # not wait_for_complete: the app's own connect never ends
             await pilot.pause(0.02)

@@ -214,7 +214,7 @@ async def test_a_past_run_offers_only_what_works_and_runs_again(isolated_home: P
     """Issue 14.11 and 14.16: a past run listed Cancel and Retry (answering "read-only"); the
     path toast wrapped mid-name and stayed up."""
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = await connected(pilot)
         live = await send(pilot, "Pick a number.", "multi", num_calls=3, concurrency=2,
                           temperature=0.4)
@@ -227,9 +227,13 @@ async def test_a_past_run_offers_only_what_works_and_runs_again(isolated_home: P
         await pilot.press("p")
         path = view.query_one("#path", Static)
         shown_path = str(path.render())
-        assert path.display and shown_path.endswith(".md (copied)"), shown_path
+        assert path.display and shown_path.endswith(".md"), shown_path
         assert len(shown_path) <= 118 and "\n" not in shown_path  # one line, never wrapped
-        assert not app._notifications  # no toast left over the next screen
+        await app.workers.wait_for_complete()
+        # The path goes where ``y`` sends text, and is said to be copied only when it is
+        # known to be (before: "(copied)" on OSC 52 alone, never through tmux).
+        toasts = [n for n in app._notifications]
+        assert toasts and all(str(path.render()) not in n.message for n in toasts)
         # run again: back on the main screen with the prompt, system and settings
         screen.query_one(SystemPicker).system = "basic"
         screen.query_one(PromptBox).text = "something else"
@@ -240,6 +244,50 @@ async def test_a_past_run_offers_only_what_works_and_runs_again(isolated_home: P
         assert screen.query_one(SystemPicker).system == "multi"
         assert (field(screen, "num_calls"), field(screen, "concurrency"),
                 field(screen, "temperature")) == ("3", "2", "0.4")
+
+
+async def test_a_past_run_in_the_table_has_no_cancel_keys_and_zooms_the_focused_row(
+    isolated_home: Path,
+) -> None:
+    """Before: only the grid was read-only (the table listed Cancel and Retry for a past
+    run), and ctrl+f zoomed the last worker whatever row the table had focused."""
+    from agentdeck.tui.screens.zoom import ZoomScreen
+    from agentdeck.tui.widgets.output_pane import OutputPane
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot)
+        live = await send(pilot, "Pick a number.", "multi", num_calls=3)
+        app.push_screen(RunViewScreen(app.store.load_run(live.run_id)))
+        await pilot.pause(0.2)
+        view = app.screen
+        pane = view.query_one(OutputPane)
+        pane.grid.focus()
+        await pilot.press("v")  # the table
+        assert pane.view == "table"
+        shown = {b.binding.description for b in view.active_bindings.values() if b.binding.show}
+        assert not shown & {"Cancel", "Cancel all", "Retry", "Cancel card"}
+        assert "Sort" in shown and "Cards/table" in shown
+        await pilot.press("home")  # the first row
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        assert isinstance(app.screen, ZoomScreen)
+        assert app.screen.worker_id == live.order[0]
+
+
+async def test_v_is_offered_only_with_cards(isolated_home: Path) -> None:
+    """Before: ``v`` showed in a single stream's footer and only said it does nothing."""
+    from agentdeck.tui.widgets.output_pane import OutputPane
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await connected(pilot)
+        await send(pilot, "One stream.", "basic")
+        screen.query_one(OutputPane).focus_output()
+        await pilot.pause()
+        shown = {b.binding.description for b in screen.active_bindings.values()
+                 if b.binding.show}
+        assert "Cards/table" not in shown and "Copy text" in shown
 
 
 async def test_the_status_line_names_each_state_and_the_server_load_in_words() -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from apptools import burst, connected, make_app, send
 from textual.widgets import Input
 
+from agentdeck.tui.screens.main import MainScreen
 from agentdeck.tui.widgets.output_pane import OutputPane
 from agentdeck.tui.widgets.prompt_box import PromptBox
 from agentdeck.tui.widgets.stream_view import StreamView
 from agentdeck.tui.widgets.system_picker import SystemPicker
+from agentdeck.tui.widgets.worker_grid import WorkerGrid
 
 
 async def test_digits_tab_digits_in_one_burst_land_in_their_own_fields() -> None:
@@ -119,3 +121,48 @@ async def test_the_system_tooltip_names_the_keys_that_pick_a_system() -> None:
         screen = await connected(pilot)
         tip = str(screen.query_one("#system").tooltip)
         assert "ctrl+t" in tip and "F2 cycles" not in tip
+
+
+def test_ctrl_t_and_f5_mean_one_thing_on_every_screen() -> None:
+    """Before: ctrl+t was "next system" on the main screen and "test connection" in
+    Settings; F5 was "send" on the main screen and "reload" in History."""
+    from agentdeck.tui.screens.history import HistoryScreen
+    from agentdeck.tui.screens.settings import SettingsScreen
+
+    meanings: dict[str, set[str]] = {}
+    for screen in (MainScreen, SettingsScreen, HistoryScreen):
+        for binding in screen.BINDINGS:
+            for key in binding.key.split(","):
+                meanings.setdefault(key, set()).add(binding.action)
+    assert meanings["ctrl+t"] == {"cycle_system"} and meanings["f5"] == {"send"}
+
+
+async def test_the_footer_tells_the_two_cancels_apart() -> None:
+    """Before: the main footer showed "Cancel" twice (``c`` the card, ``^g`` the run)."""
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await connected(pilot)
+        await send(pilot, "Two calls.", "multi", num_calls=2)
+        screen.query_one(WorkerGrid).focus()
+        await pilot.pause()
+        shown = [b.binding.description for b in screen.active_bindings.values()
+                 if b.binding.show]
+        assert "Cancel card" in shown and "Cancel run" in shown and "Cancel" not in shown
+
+
+def test_the_readme_names_every_key_of_the_main_screen_and_history() -> None:
+    """Before: ctrl+f, ctrl+n, History's reload and the table's PageUp/PageDown were in no
+    key table, and the switchers' keys were named wrong."""
+    from pathlib import Path
+
+    from agentdeck.tui.screens.history import HistoryScreen
+    from agentdeck.tui.widgets.worker_table import WorkerTable
+
+    readme = Path(__file__).parents[2].joinpath("README.md").read_text().casefold()
+    words = {"escape": "esc", "slash": "/", "delete": "d", "up": "arrows", "down": "arrows"}
+    for screen in (MainScreen, HistoryScreen, WorkerTable):
+        for binding in screen.BINDINGS:
+            key = binding.key.split(",")[0]
+            key = words.get(key, key).casefold()
+            assert f"`{key}`" in readme or key == "arrows" and "arrows" in readme, (
+                screen.__name__, key)

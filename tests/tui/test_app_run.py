@@ -223,3 +223,48 @@ async def test_a_prompt_beyond_the_window_fails_every_card_and_max_tokens_is_onl
         assert live.status == "done"
         notes = [n.message for n in app._notifications if "lowered" in n.message]
         assert len(notes) == 1 and f"{window}-token window" in notes[0], notes
+
+
+async def test_nothing_is_recomputed_after_a_run_ends_until_the_next_starts() -> None:
+    """Before: the 20 Hz frame timer recomputed the status figures, the open stats panel
+    snapshotted the finished summary twice a second, and a zoomed worker's title was laid
+    out 20 times a second, for as long as the app stayed open."""
+    from textual.widgets import Static
+
+    from agentdeck.tui.screens.zoom import ZoomScreen
+    from agentdeck.tui.widgets.stats_panel import StatsPanel
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await connected(pilot)
+        live = await send(pilot, "Say hi.", "multi", num_calls=2)
+        await pilot.press("f8")  # the stats panel, open
+        await pilot.pause(0.2)
+        calls = {"figures": 0, "snapshot": 0, "title": 0}
+        figures, snapshot = live.figures, screen.system.summary.snapshot
+
+        def counted(name, fn):
+            def wrapper(*args, **kwargs):
+                calls[name] += 1
+                return fn(*args, **kwargs)
+            return wrapper
+
+        live.figures = counted("figures", figures)
+        screen.system.summary.snapshot = counted("snapshot", snapshot)
+        assert screen.query_one(StatsPanel).shown
+        await pilot.pause(1.2)
+        assert calls == {"figures": 0, "snapshot": 0, "title": 0}
+        screen.zoom(live.order[0])
+        await pilot.pause(0.5)
+        zoom = app.screen
+        assert isinstance(zoom, ZoomScreen)
+        title = zoom.query_one("#title", Static)
+        update = title.update
+        title.update = counted("title", update)
+        await pilot.pause(0.4)
+        assert calls["title"] == 0
+        await pilot.press("escape")
+        # The next run wakes the frames: its text reaches the screen.
+        second = await send(pilot, "Say bye.", "multi", num_calls=2)
+        assert second is not live and calls["figures"] == 0
+        assert screen.query_one(StatusLine).run_state == second.state_text()

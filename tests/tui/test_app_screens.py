@@ -53,7 +53,7 @@ async def test_settings_save_a_new_profile_and_the_app_reconnects_to_it(
         models.value = "agentdeck-sim"  # pick one
         await pilot.pause()
         assert screen.query_one("#model", Input).value == "agentdeck-sim"
-        await pilot.press("ctrl+t")  # test the connection
+        await pilot.press("ctrl+y")  # test the connection
         await app.workers.wait_for_complete()
         assert "healthy" in str(screen.query_one("#test_result", Static).render())
         assert SECRET not in screen_text(app), "the key must never be drawn"
@@ -135,6 +135,7 @@ async def test_history_lists_runs_newest_first_and_opens_one_read_only() -> None
         basic = await send(pilot, "First question", "basic")
         multi = await send(pilot, "Second [bold]question[/]", "multi", num_calls=2)
         await pilot.press("f3")  # open the history
+        await pilot.app.workers.wait_for_complete()  # the runs are read in a thread
         assert isinstance(app.screen, HistoryScreen)
         table = app.screen.query_one(DataTable)
         assert table.row_count == 2
@@ -170,6 +171,7 @@ async def test_enter_read_in_one_burst_with_arrows_opens_the_row_they_reached() 
         for i in range(3):
             await send(pilot, f"Question {i}", "basic")
         await pilot.press("f3")  # history
+        await pilot.app.workers.wait_for_complete()  # the runs are read in a thread
         third = app.screen.query_one(DataTable).coordinate_to_cell_key((2, 0)).row_key.value
         burst(app, "down", "down", "enter")
         await pilot.pause(0.2)
@@ -220,6 +222,7 @@ async def test_history_shows_a_run_whose_process_died_as_interrupted() -> None:
     async with app.run_test(size=(120, 30)) as pilot:
         await connected(pilot)
         await pilot.press("f3")  # history
+        await pilot.app.workers.wait_for_complete()  # the runs are read in a thread
         assert "interrupted" in screen_text(app)
         await pilot.press("enter")  # open it
         assert isinstance(app.screen, RunViewScreen)

@@ -92,6 +92,27 @@ async def test_a_failed_card_shows_the_error_and_retry_fixes_it() -> None:
         assert info.worker("call-02")["status"] == "done"
 
 
+async def test_r_on_a_debate_card_does_not_run_the_whole_debate_again() -> None:
+    """Before: ``r`` on a failed card of a system that cannot retry one worker (debate, MoA,
+    compare) silently sent the whole run again."""
+    faulty = replace(FAST, fault_schedule={2: {"fault": "disconnect", "after": 3}})
+    app = make_app(faulty)
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await connected(pilot)
+        live = await send(pilot, "Name a colour.", "debate", num_calls=2, rounds=1,
+                          concurrency=1)
+        failed = [w for w in live.order if live.buffers[w].state is WorkerState.FAILED]
+        assert failed
+        grid = main_screen(pilot).query_one(WorkerGrid)
+        grid.focus()
+        grid.focus_worker(failed[0])
+        await pilot.press("r")
+        await finish(pilot)
+        assert main_screen(pilot).live is live  # no new run
+        assert len(app.store.list_runs()) == 1
+        assert "cannot run one worker again" in list(app._notifications)[-1].message
+
+
 async def test_enter_zooms_a_card_full_screen_and_escape_returns() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -277,3 +277,94 @@ class TestCompareSnapshots:
             await pilot.pause()
 
         assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=run_before)
+
+
+def test_one_call_per_target_agreeing_is_agreement() -> None:
+    """Before: with one call per target and "42" from both, the app said the targets "do not
+    agree" (a single answer is no majority) while compare's report said they agree."""
+    tee = Tee()
+    compare_events(tee, answers={"A": ["42"], "B": ["42"]})
+    tee(RunFinished("run", "done", t=T0 + 5))
+    answer = answer_of(tee.live)
+    assert answer is not None
+    assert answer.headline == "the targets agree: 42"
+    assert answer.lines == ["A: 42 (the only answer)", "B: 42 (the only answer)"]
+
+
+async def test_the_apps_verdict_is_compares_report(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    """The app's answer line says what compare's report says: one call a target, both
+    answering 42, agree (the app said they did not)."""
+    from agentdeck.systems.aggregate import agreement
+
+    monkeypatch.setattr(ByTemperature, "call_stream", Always42.call_stream)
+    monkeypatch.setattr(agentdeck.connect, "model_for",
+                        lambda profile, **kw: ByTemperature(kw.get("name") or "scripted"))
+    app = make_app(demo=False, env={"AGENTDECK_HOME": str(tmp_path)})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await connected(pilot)
+        live = await send_compare(pilot, TWO_TEMPERATURES, calls=1)
+        assert live is not None and live.status == "done"
+        panel = str(main_screen(pilot).query_one("#answer-text", Static).render())
+        # What compare's report (``--json``'s "agreement") works out from the same answers.
+        report = agreement({k: [live.buffers[w].text for w in ids]
+                            for k, ids in live.groups.items()})
+        assert report["agree"] is True
+        assert "the targets agree: 42" in panel, panel
+
+
+class Always42(BaseModel):
+    async def call_stream(self, messages: list[dict[str, Any]], **kwargs: Any):
+        yield "Answer: 42"
+
+
+async def test_run_again_restores_the_targets_calls_and_concurrency(tmp_path: Path) -> None:
+    """Before: "Run again" on a compare run left the targets field empty and the calls and
+    concurrency at the defaults (compare records them per target)."""
+    from agentdeck.tui.rerun import run_again
+
+    app = make_app(env={"AGENTDECK_HOME": str(tmp_path)})
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await connected(pilot)
+        set_fields(pilot, concurrency=2)
+        live = await send_compare(pilot, TWO_TEMPERATURES, calls=2)
+        assert live is not None and live.status == "done"
+        picker = screen.query_one(SystemPicker)
+        picker.system = "basic"
+        await pilot.pause()
+        run_again(app, app.store.load_run(live.run_id))
+        await pilot.pause()
+        assert picker.system == "compare"
+        assert picker.query_one("#targets", Input).value == TWO_TEMPERATURES
+        assert picker.query_one("#num_calls", Input).value == "2"
+        assert picker.query_one("#concurrency", Input).value == "2"
+
+
+async def test_group_headers_give_the_run_summarys_figures_live_and_past(tmp_path: Path) -> None:
+    """Before: the headers worked TTFT and tok/s out on their own (the sum of decode rates),
+    so they disagreed with the stats panel and the CLI, which read each target's summary."""
+    from agentdeck.tui.screens.run_view import RunViewScreen
+    from agentdeck.tui.widgets.stats_panel import latency
+
+    app = make_app(env={"AGENTDECK_HOME": str(tmp_path)})
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await connected(pilot)
+        live = await send_compare(pilot, TWO_TEMPERATURES, calls=2)
+        assert live is not None and live.status == "done"
+        grid = screen.query_one(OutputPane).grid
+        grid._heads.forget()
+        snaps = {k: s.snapshot() for k, s in screen.system.target_summaries.items()}
+        expected = [f"TTFT p50 {latency(snaps[k]['ttft_s']['p50'])}" for k in ("A", "B")]
+        expected += [f"{snaps[k]['output_tokens_per_s']:,.0f} tok/s" for k in ("A", "B")]
+        header = shown(grid).splitlines()[0]
+        assert all(part in header for part in expected), (header, expected)
+        # A past run's headers: each target's summary folded from its recorded workers.
+        app.push_screen(RunViewScreen(app.store.load_run(live.run_id)))
+        await pilot.pause(0.3)
+        info = app.store.load_run(live.run_id)
+        saved = {k: RunSummary.from_entries([e for e in info.workers if e["id"][:1] == k])
+                 .snapshot() for k in ("A", "B")}
+        header = shown(app.screen.query_one(OutputPane).grid).splitlines()[0]
+        parts = [f"TTFT p50 {latency(saved[k]['ttft_s']['p50'])}" for k in ("A", "B")]
+        parts += [f"{saved[k]['output_tokens_per_s']:,.0f} tok/s" for k in ("A", "B")]
+        assert all(part in header for part in parts), (header, parts)

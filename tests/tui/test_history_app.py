@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 from apptools import connected, make_app, send
@@ -36,6 +37,7 @@ async def test_slash_filters_by_text_in_prompts_and_answers(isolated_home: Path)
         other = await send(pilot, "Something else entirely", "multi", num_calls=2)
         answer_word = other.buffers["call-01"].text.split()[3].strip(".,;:!?")
         await pilot.press("f3")  # history
+        await pilot.app.workers.wait_for_complete()  # the runs are read in a thread
         assert isinstance(app.screen, HistoryScreen)
         assert set(shown_ids(app)) == {walrus.run_id, other.run_id}
         await pilot.press("slash", *"WALRUS")  # filter, any case
@@ -65,6 +67,7 @@ async def test_columns_sort_by_status_tokens_and_workers() -> None:
         four = await send(pilot, "Four calls", "multi", num_calls=4)
         two = await send(pilot, "Two calls", "multi", num_calls=2)
         await pilot.press("f3")
+        await pilot.app.workers.wait_for_complete()  # the runs are read in a thread
         table = app.screen.query_one(DataTable)
         headers = [str(c.label) for c in table.columns.values()]
         for name in ("started", "status", "system", "model", "workers", "tokens", "time",
@@ -87,6 +90,7 @@ async def test_delete_asks_first_and_removes_the_folder() -> None:
         doomed = await send(pilot, "Delete me", "basic")
         folder = app.store.run_dir(doomed.run_id)
         await pilot.press("f3")
+        await pilot.app.workers.wait_for_complete()  # the runs are read in a thread
         assert shown_ids(app)[0] == doomed.run_id
         await pilot.press("d")  # delete the highlighted (newest) run
         assert isinstance(app.screen, ConfirmDelete)
@@ -105,7 +109,9 @@ async def test_export_writes_markdown_and_json(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await connected(pilot)
         live = await send(pilot, "Export this prompt", "multi", num_calls=2)
-        await pilot.press("f3", "e")  # export the highlighted run
+        await pilot.press("f3")
+        await pilot.app.workers.wait_for_complete()  # the runs are read in a thread
+        await pilot.press("e")  # export the highlighted run
         dialog = app.screen
         assert isinstance(dialog, ExportDialog)
         target = tmp_path / "out.md"
@@ -149,7 +155,9 @@ async def test_run_again_fills_the_main_screen_with_the_runs_inputs() -> None:
         screen.query_one(SystemPicker).system = "basic"
         screen.query_one(PromptBox).text = "something new"
         more.load({})
-        await pilot.press("f3", "a")  # run again
+        await pilot.press("f3")
+        await pilot.app.workers.wait_for_complete()  # the runs are read in a thread
+        await pilot.press("a")  # run again
         await pilot.pause()
         assert app.screen is screen
         picker = screen.query_one(SystemPicker)
@@ -161,3 +169,69 @@ async def test_run_again_fills_the_main_screen_with_the_runs_inputs() -> None:
         assert screen.query_one(PromptBox).text == "Run me again"
         assert more.values() == {"system_prompt": "Answer like a pirate.", "top_p": "0.5",
                                  "seed": "42", "stop": "###"}
+
+
+async def test_run_again_leaves_out_a_list_of_seeds() -> None:
+    """Before: a run with one seed a call (``seeds: [..]``, from the CLI) came back as
+    ``seed=[...]`` in the more row, which the next send refused."""
+    from agentdeck.tui.rerun import rerun_of
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await connected(pilot)
+        live = await send(pilot, "Seeded", "multi", num_calls=3)
+        path = app.store.run_dir(live.run_id) / "run.json"
+        manifest = json.loads(path.read_text())
+        manifest["params"]["seeds"] = [7, 8, 9]
+        path.write_text(json.dumps(manifest))
+        rerun = rerun_of(app.store.load_run(live.run_id))
+        assert "seed" not in rerun.options.more
+        assert rerun.options.num_calls == 3
+
+
+async def test_history_reads_runs_in_a_thread_and_its_footer_keeps_quit_and_help() -> None:
+    """Before: every run.json was read on the UI thread as History opened (and on F5), and
+    the stock footer cut ^q Quit and f1 Help at 80 columns."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(pilot)
+        await send(pilot, "One run", "basic")
+        threads = []
+        list_runs = app.store.list_runs
+
+        def recorded(*args, **kwargs):
+            threads.append(threading.current_thread())
+            return list_runs(*args, **kwargs)
+
+        app.store.list_runs = recorded
+        await pilot.press("f3")
+        assert isinstance(app.screen, HistoryScreen)
+        await pilot.app.workers.wait_for_complete()
+        assert threads and threading.main_thread() not in threads
+        await pilot.pause()
+        assert len(shown_ids(app)) == 1
+        text = app.export_screenshot().replace("&#160;", " ")
+        assert "Quit" in text and "Help" in text
+
+
+async def test_export_asks_before_replacing_a_file(tmp_path: Path) -> None:
+    """Before: exporting onto an existing file overwrote it without a word."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot)
+        live = await send(pilot, "Export me", "multi", num_calls=2)
+        target = tmp_path / "notes.md"
+        target.write_text("my own notes")
+        await pilot.press("f3")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("e")
+        dialog = app.screen
+        assert isinstance(dialog, ExportDialog)
+        dialog.query_one("#path", Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dialog and target.read_text() == "my own notes"
+        assert "exists" in str(dialog.query_one("#note").render())
+        await pilot.press("enter")  # yes, replace it
+        await pilot.pause()
+        assert target.read_text().startswith(f"# Run {live.run_id}")

@@ -63,6 +63,7 @@ def answer_text(screen: Any) -> str:
 
 async def open_in_history(pilot, run_id: str) -> RunViewScreen:
     await pilot.press("f3")  # history
+    await pilot.app.workers.wait_for_complete()  # the runs are read in a thread
     await pilot.pause()
     table = pilot.app.screen.query_one("DataTable")
     assert table.get_row_index(run_id) == 0
@@ -113,7 +114,8 @@ async def test_select_marks_the_call_it_picked(scripted: None) -> None:
 
 
 async def test_debate_shows_its_final_answer_and_every_round(scripted: None) -> None:
-    """Before: a debate showed no final answer."""
+    """Before: a debate showed no final answer; then its rounds were numbered from 0 while
+    its cards said "first answer" and "revision 1"."""
     app = make_app(demo=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot)
@@ -121,9 +123,10 @@ async def test_debate_shows_its_final_answer_and_every_round(scripted: None) -> 
         assert live.status == "done"
         text = answer_text(main_screen(pilot))
         assert text.startswith(" debate  final answer: 42 (3 of 3)")
-        rounds = [line for line in text.splitlines() if line.startswith("round ")]
-        assert [line.split(" │ ")[0] for line in rounds] == ["round 0", "round 1", "round 2"]
-        assert rounds[-1] == "round 2 │ 1: 42 · 2: 42 · 3: 42"
+        rounds = [line for line in text.splitlines() if " │ " in line]
+        assert [line.split(" │ ")[0] for line in rounds] == ["first answers", "revision 1",
+                                                               "revision 2"]
+        assert rounds[-1] == "revision 2 │ 1: 42 · 2: 42 · 3: 42"
         screen = await open_in_history(pilot, live.run_id)
         assert answer_text(screen) == text
 
@@ -138,6 +141,8 @@ async def test_the_stats_panel_follows_the_run_and_takes_the_grid_place_at_80x24
         await pilot.press("f8")  # open the stats panel
         await pilot.pause()
         assert panel.display and not pane.display  # 80 columns: it takes the grid's place
+        # ... and the focus the grid had (before: left on the hidden grid, nothing focused)
+        assert panel.has_focus
         figures = str(screen.query_one("#stats-figures", Static).render())
         assert "requests 4 done · 0 failed · 0 cancelled" in figures
         assert "TTFT " in figures and "TPOT " in figures and "E2E " in figures
@@ -146,6 +151,7 @@ async def test_the_stats_panel_follows_the_run_and_takes_the_grid_place_at_80x24
         await pilot.press("f8")  # close it
         await pilot.pause()
         assert not panel.display and pane.display
+        assert screen.focused is pane.grid  # the focus is given back
         await pilot.resize_terminal(140, 40)
         await pilot.press("f8")  # open it again, wide: beside the grid
         await pilot.pause()

@@ -102,6 +102,7 @@ def test_history_columns(snap_compare, tmp_path: Path, size) -> None:
 
     async def run_before(pilot) -> None:
         await pilot.press("f3")  # history
+        await pilot.app.workers.wait_for_complete()  # the runs are read in a thread
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

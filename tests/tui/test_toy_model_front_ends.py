@@ -105,7 +105,7 @@ async def test_the_app_sends_prompts_to_the_toy(toys: list[Toy]) -> None:
         shown = lines(pane.grid)
         assert all(f"Toy answer {n}." in shown for n in (2, 3, 4))
         await pilot.press("f2")  # settings; the built-in simulator profile is selected
-        await pilot.press("ctrl+t")  # test connection: the toy is asked
+        await pilot.press("ctrl+y")  # test connection: the toy is asked
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         result = str(app.screen.query_one("#test_result", Static).render())

@@ -107,8 +107,11 @@ async def test_y_on_the_live_grid_copies_through_tmux_and_says_where(fake_tmux: 
         assert "tmux's paste buffer" in message and str(path) in message
         assert list(app._notifications)[-1].title == "Copied"
         await pilot.press("p")  # the focused worker's file
+        await app.workers.wait_for_complete()
         await pilot.pause()
         assert str(path) in list(app._notifications)[-1].message
+        # The path goes the way the text went (before: OSC 52 only, never through tmux).
+        assert (fake_tmux / "buffer").read_text() == str(path)
 
 
 async def test_without_tmux_or_a_clipboard_tool_nothing_claims_copied(
@@ -132,14 +135,14 @@ async def test_profile_and_model_switches() -> None:
     app = make_app(demo=False)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await connected(pilot)
-        await pilot.press("alt+m")  # model picker: the models the server lists
+        await pilot.press("f9")  # model picker: the models the server lists
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, ChoiceScreen)
         options = app.screen.query_one(OptionList)
         assert options.option_count == 1 and options.get_option_at_index(0).id == app.model.model_name
         await pilot.press("escape")
-        await pilot.press("alt+p")  # profile picker
+        await pilot.press("shift+f9")  # profile picker
         assert isinstance(app.screen, ChoiceScreen)
         ids = [app.screen.query_one(OptionList).get_option_at_index(i).id
                for i in range(app.screen.query_one(OptionList).option_count)]
@@ -156,7 +159,7 @@ async def test_more_row_opens_and_a_bad_top_p_is_refused_before_sending() -> Non
         screen = await connected(pilot)
         more = screen.query_one(MoreParams)
         assert not more.opened
-        await pilot.press("alt+o")  # open the "more" row
+        await pilot.press("f7")  # open the "more" row
         assert more.opened
         more.load({"top_p": "1.5"})
         screen.query_one("#prompt-input").text = "hello"
@@ -164,3 +167,56 @@ async def test_more_row_opens_and_a_bad_top_p_is_refused_before_sending() -> Non
         await pilot.pause()
         assert not screen.run_in_flight and screen.live is None
         assert any("top_p" in n.message for n in app._notifications)
+
+
+async def test_a_sorted_table_repaints_a_worker_that_finished(tmp_path: Path) -> None:
+    """Before: with a sort on, the re-sort found the order unchanged and returned without
+    repainting, so a finished worker still read "streaming"."""
+    from synthetic import T0, _done, fixed_app, grid_run, show
+
+    app = fixed_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        live = grid_run()
+        await show(pilot, live, "multi")
+        pane = pilot.app.screen.query_one(OutputPane)
+        pane.grid.focus()
+        await pilot.press("v")  # the table
+        assert pane.view == "table"
+        table = pane.table
+        table.sort = "tokens"
+        await pilot.pause()
+        row = table._rows.index("call-02")
+        assert "streaming" in "".join(s.text for s in table.render_line(row + 1))
+        rows = list(table._rows)
+        repainted: list[int] = []
+        # What reaches the terminal is what is repainted: the screenshot renders every line
+        # again, so it cannot show a stale row; the repaint asked for can.
+        table.refresh_line = repainted.append  # type: ignore[method-assign]
+        _done(live, "call-02", T0 + 9, live.buffers["call-02"].tokens)
+        table._sorted_at = 0.0  # time for a re-sort
+        pilot.app.screen.flush_frame()
+        assert table._rows == rows  # same order: nothing moved
+        assert row + 1 in repainted
+        assert "done" in "".join(s.text for s in table.render_line(row + 1))
+
+
+async def test_escape_then_p_in_one_read_does_not_open_a_switcher() -> None:
+    """Before: the profile switcher was alt+p, which a terminal sends as ESC p: Esc (back to
+    the prompt) typed just before p, read together, opened the switcher."""
+    from apptools import burst_bytes
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await connected(pilot)
+        await send(pilot, "hello", "multi", num_calls=2)
+        screen.query_one(OutputPane).focus_output()
+        await pilot.pause()
+        for data in ("\x1bp", "\x1bm", "\x1bo"):
+            burst_bytes(app, data)
+            await pilot.pause()
+            assert not isinstance(app.screen, ChoiceScreen), repr(data)
+            assert not screen.query_one(MoreParams).opened
+        burst_bytes(app, "\x1b[20~")  # F9, as the terminal sends it: the model switcher
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)

@@ -24,7 +24,7 @@ from agentdeck.systems.aggregate import (
 )
 
 from .live import LiveRun, WorkerBuffer
-from .targets import tally_text
+from .targets import Tallies, tally_text
 
 __all__ = ["RunAnswer", "answer_of", "apply_marks", "round_size"]
 
@@ -54,10 +54,11 @@ class RunAnswer:
     failed: bool = False
 
 
-def answer_of(live: LiveRun) -> RunAnswer | None:
-    """The answer of the run in ``live`` so far; None for a run that has no single answer."""
+def answer_of(live: LiveRun, tallies: Tallies | None = None) -> RunAnswer | None:
+    """The answer of the run in ``live`` so far; None for a run that has no single answer.
+    ``tallies``: the cache of compare's tallies the grid's group headers read too."""
     if len(live.groups) > 1:
-        return _agreement(live)
+        return _agreement(live, tallies or Tallies())
     if live.system == "multi":
         return _multi(live)
     if live.system == "debate":
@@ -165,12 +166,14 @@ def _debate(live: LiveRun) -> RunAnswer | None:
             elif buf.state is not WorkerState.QUEUED:
                 said.append(f"{seat}: {buf.state_text}")
         if said:
-            lines.append(f"round {round_} │ " + " · ".join(said))
+            lines.append(f"{_round_name(round_)} │ " + " · ".join(said))
     total = max((s.total for s in live.steps.values() if s.total), default=len(rounds))
     if not live.finished:
         going = max((n for n, s in live.steps.items() if s.status is RunStatus.RUNNING),
                     default=max(len(live.steps), 1))
-        return RunAnswer("debate", f"round {going - 1} of {total - 1} going", lines)
+        going_round = _round_name(going - 1)
+        of = f" of {total - 1}" if going > 1 else ""
+        return RunAnswer("debate", f"{going_round}{of} going", lines)
     finals = [(last_id[s], latest[s]) for s in sorted(latest)]
     if not finals:
         return RunAnswer("debate", "no seat answered", lines, failed=True)
@@ -186,6 +189,11 @@ def _debate(live: LiveRun) -> RunAnswer | None:
                      text=latest[seat], marks={last_id[seat]: "★ final"})
 
 
+def _round_name(round_: int) -> str:
+    """As the cards name them (``systems.debate``): the first answers, then revisions."""
+    return "first answers" if round_ == 0 else f"revision {round_}"
+
+
 def _chain(live: LiveRun) -> RunAnswer | None:
     if not live.steps:
         return None
@@ -195,28 +203,30 @@ def _chain(live: LiveRun) -> RunAnswer | None:
     return RunAnswer("answer", "the manager's answer", text=last.output or "")
 
 
-def _agreement(live: LiveRun) -> RunAnswer | None:
+def _agreement(live: LiveRun, tallies: Tallies) -> RunAnswer | None:
     """Compare's targets (the run's groups): each one's tally of short answers, and whether
-    their majority answers agree (as ``systems.compare`` decides it); None for long answers."""
-    votes: dict[str, Vote | None] = {}
-    for key, ids in live.groups.items():
-        texts = [text for _, text in _done_texts(live, ids)]
-        if texts and not all_short(texts):
-            return None  # long answers are compared by reading them, not by a vote
-        votes[key] = majority_vote(texts) if texts else None
-    if not any(votes.values()):
+    they agree, by ``systems.aggregate.agreement`` as compare's report says it; None for long
+    answers (compared by reading them) and before any answer."""
+    agreed = tallies.agreement(live)
+    if not agreed["short"]:
         return None
-    winners = {k: v.winner for k, v in votes.items() if v is not None and v.majority}
-    lines = [f"{k}: {v.summary if v else 'no answer yet'}" + (
-             f" │ {tally_text(v)}" if v is not None and len(v.counts) > 1 else "")
-             for k, v in votes.items()]
+    lines = []
+    for key in live.groups:
+        vote = tallies.vote(live, key)
+        lines.append(f"{key}: {vote.summary if vote else 'no answer'}" + (
+            f" │ {tally_text(vote)}" if vote is not None and len(vote.counts) > 1 else ""))
     so_far = "" if live.finished else "so far: "
-    if len(winners) == len(votes) and len({answer_key(w) for w in winners.values()}) == 1:
-        headline = f"{so_far}the targets agree: {one_line(next(iter(winners.values())))}"
+    answers = agreed["answers"]
+    if agreed["agree"]:
+        headline = f"{so_far}the targets agree: {one_line(next(iter(answers.values())))}"
+    elif agreed["agree"] is None:
+        missing = ", ".join(k for k in live.groups if k not in answers)
+        headline = f"{so_far}no verdict: {missing} " + ("gave no answer" if live.finished
+                                                         else "has no answer yet")
     else:
         headline = f"{so_far}the targets do not agree: " + " · ".join(
-            f"{k} {one_line(winners[k], SEAT_ANSWER) if k in winners else 'no majority'}"
-            for k in votes)
+            f"{k} {one_line(a, SEAT_ANSWER) if a is not None else 'no majority'}"
+            for k, a in answers.items())
     return RunAnswer("compare", headline, lines)
 
 

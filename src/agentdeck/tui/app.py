@@ -176,14 +176,28 @@ class AgentDeckApp(App[int]):
 
     def action_stats(self) -> None:
         """Open or close the stats panel of the screen on top (the main screen, a past run)."""
-        from .widgets.stats_panel import StatsPanel
+        from .widgets.output_pane import OutputPane
+        from .widgets.stats_panel import BESIDE, StatsPanel
 
         screen = self.screen
         for panel in screen.query(StatsPanel):
             panel.shown = not panel.shown
             screen.set_class(panel.shown, "-stats")
-            if not panel.shown and panel.has_focus:
-                screen.focus_next()
+            focused = screen.focused
+            if panel.shown:
+                # Below BESIDE columns the panel takes the output's place: focus goes with it
+                # (it was left on a hidden widget), and comes back when it closes.
+                hidden = focused is None or any(isinstance(w, OutputPane)
+                                                for w in focused.ancestors_with_self)
+                if hidden and screen.size.width < BESIDE:
+                    panel.focus_back = focused
+                    panel.focus()
+            elif panel.has_focus:
+                back, panel.focus_back = panel.focus_back, None
+                if back is not None and back.is_attached:
+                    back.focus()
+                else:
+                    screen.focus_next()
 
     # ------------------------------------------------------------------ keys + help
 

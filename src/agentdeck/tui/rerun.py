@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Rerun", "rerun_of", "run_again"]
 
-_CALLS = ("num_calls", "agents", "proposers", "calls")
+_CALLS = ("num_calls", "agents", "proposers", "calls", "calls_per_target")
 """Manifest params that hold a system's count, by system (multi, debate, MoA, compare)."""
+_CONCURRENCY = ("concurrency", "concurrency_per_target")
 _ROUNDS = ("rounds", "layers")
 
 
@@ -50,6 +51,32 @@ def _number(value: Any) -> float | None:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _more(params: dict[str, Any]) -> dict[str, Any]:
+    """The "more" row's params. Multi-call records a seed as "seeds": its base (call i gets
+    seed + i - 1) runs again; a list of seeds, one a call, has no field and is left out."""
+    more = {name: params[name] for name in ("top_p", "seed", "stop")
+            if isinstance(params.get(name), (int, float, str, list))}
+    seeds = params.get("seeds")
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        more["seed"] = seeds
+    return more
+
+
+def _options(system: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The system's options with a field (compare's targets, as they were typed)."""
+    from .widgets.system_picker import targets_option
+
+    option = targets_option(system)
+    texts = [t.get("target") for t in manifest.get("targets") or () if isinstance(t, dict)]
+    if option is None or not texts or not all(isinstance(t, str) for t in texts):
+        return {}
+    try:
+        value = option.parse("; ".join(texts))
+    except InputError:
+        return {}  # a target this version no longer reads: the field stays as it was
+    return {option.name: value} if value is not None else {}
+
+
 def rerun_of(info: RunInfo) -> Rerun:
     """The picker choices and the prompt of the past run ``info``.
 
@@ -67,7 +94,7 @@ def rerun_of(info: RunInfo) -> Rerun:
         raise InputError(f"run {info.run_id} kept no prompt to run again")
     temperature = _number(params.get("temperature"))
     max_tokens = params.get("max_tokens")
-    concurrency = params.get("concurrency")
+    concurrency = _first(params, _CONCURRENCY)
     aggregate = params.get("aggregate")
     options = RunOptions(
         system=spec.key,
@@ -77,10 +104,8 @@ def rerun_of(info: RunInfo) -> Rerun:
         concurrency=concurrency if isinstance(concurrency, int) and concurrency > 0 else None,
         aggregate=aggregate if spec.aggregate and isinstance(aggregate, str) else "none",
         rounds=_first(params, _ROUNDS) if spec.rounds else None,
-        # Multi-call records a seed as "seeds" (call i gets seed + i - 1).
-        more={name: params[key] for name, key in (("top_p", "top_p"), ("seed", "seed"),
-                                                  ("seed", "seeds"), ("stop", "stop"))
-              if isinstance(params.get(key), (int, float, str, list))},
+        more=_more(params),
+        options=_options(spec.key, info.manifest),
         system_prompt=prompts.get("system") if isinstance(prompts.get("system"), str) else None,
     )
     read = "context" if "context" in prompts else "long_text" if "long_text" in prompts else None

@@ -50,7 +50,7 @@ class RunRow:
     def of(cls, info: RunInfo) -> RunRow:
         summary = info.manifest.get("summary")
         rate = summary.get("output_tokens_per_s") if isinstance(summary, dict) else None
-        return cls(info, info.status, info.label or info.system, info.model or "",
+        return cls(info, info.status, info.system, info.model or "",
                    _host(info.endpoint), info.created, info.wall, info.output_tokens,
                    rate if isinstance(rate, (int, float)) else None, len(info.workers),
                    info.prompt_head)

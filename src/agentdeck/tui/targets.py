@@ -8,11 +8,13 @@ worked out again only when one more of its workers has finished.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from agentdeck.client.metrics import percentile
 from agentdeck.state import ENDED_BADLY, FINISHED, WorkerState
-from agentdeck.systems.aggregate import Vote, all_short, majority_vote, one_line
+from agentdeck.systems.aggregate import Vote, agreement, one_line
 
 from .live import LiveRun
 
@@ -60,10 +62,10 @@ class GroupFigures:
     """Failed and interrupted."""
     cancelled: int
     ttft_p50: float | None
-    """Median TTFT of the workers that had a first token."""
+    """Median TTFT of its finished requests (the run summary's)."""
     tokens_per_s: float | None
-    """While going, the decode rates of its streaming workers added up; once every worker
-    ended, its output tokens over its wall time (first request to last answer)."""
+    """Its output tokens over its wall time (the run summary's); without a summary, while
+    going, the decode rates of its streaming workers added up."""
     vote: Vote | None
     """The tally of its finished answers when they are all short; else None."""
 
@@ -83,26 +85,51 @@ class GroupFigures:
 
 
 class Tallies:
-    """Each group's vote, worked out again only when its finished workers changed."""
+    """Each group's tally and whether the groups agree (``systems.aggregate.agreement``, as
+    compare decides it), worked out again only when the run's finished workers changed: one
+    cache shared by the group headers and the answer panel."""
 
     def __init__(self) -> None:
-        self._kept: dict[str, tuple[tuple[str, ...], Vote | None]] = {}
+        self._live: LiveRun | None = None
+        self._done: tuple[str, ...] = ()
+        self._agreed: dict[str, Any] = {}
+        self.summary_of: Callable[[str], Mapping[str, Any] | None] | None = None
+        """A group's run summary (``RunSummary.snapshot()``: compare's ``target_summaries``
+        live, run.json's per-target ``summary`` for a past run), the figures the stats
+        panel and the CLI give; None: worked out from the fold (a run recorded without)."""
+
+    def agreement(self, live: LiveRun) -> dict[str, Any]:
+        """``agreement`` over the finished answers of the groups that have one; ``agree`` is
+        None while a group has none (as compare's report says it for a target that failed)."""
+        done = tuple(w for ids in live.groups.values() for w in ids
+                     if live.buffers[w].state is WorkerState.DONE)
+        if live is self._live and done == self._done:
+            return self._agreed
+        finished = set(done)
+        texts = {key: [t for t in (live.buffers[w].text for w in ids if w in finished)
+                       if t.strip()] for key, ids in live.groups.items()}
+        agreed = dict(agreement({k: t for k, t in texts.items() if t}))
+        if not all(texts.values()):
+            agreed["agree"] = None
+        self._live, self._done, self._agreed = live, done, agreed
+        return agreed
 
     def vote(self, live: LiveRun, key: str) -> Vote | None:
-        """The vote over the group's finished answers; None unless they are all short."""
-        done = tuple(w for w in live.groups.get(key, ())
-                     if live.buffers[w].state is WorkerState.DONE)
-        kept = self._kept.get(key)
-        if kept is not None and kept[0] == done:
-            return kept[1]
-        texts = [t for t in (live.buffers[w].text for w in done) if t.strip()]
-        vote = majority_vote(texts) if texts and all_short(texts) else None
-        self._kept[key] = (done, vote)
-        return vote
+        """The tally of the group's finished answers; None unless every answer is short."""
+        counts = self.agreement(live)["tallies"].get(key)
+        return Vote(next(iter(counts)), counts, sum(counts.values())) if counts else None
 
 
 def figures_of(live: LiveRun, key: str, tallies: Tallies) -> GroupFigures:
-    """The group's figures now (see ``GroupFigures``)."""
+    """The group's figures now (see ``GroupFigures``): its run summary's when there is one."""
+    snap = tallies.summary_of(key) if tallies.summary_of is not None else None
+    if snap:
+        requests = snap.get("requests") or {}
+        ttft = (snap.get("ttft_s") or {}).get("p50")
+        return GroupFigures(key, group_title(live, key), len(live.groups.get(key, ())),
+                            int(requests.get("done") or 0), int(requests.get("failed") or 0),
+                            int(requests.get("cancelled") or 0), ttft,
+                            snap.get("output_tokens_per_s"), tallies.vote(live, key))
     bufs = [live.buffers[w] for w in live.groups.get(key, ()) if w in live.buffers]
     done = sum(b.state is WorkerState.DONE for b in bufs)
     bad = [b.state for b in bufs if b.state in ENDED_BADLY]
@@ -130,12 +157,15 @@ def tally_text(vote: Vote, limit: int = TALLY_ANSWERS) -> str:
 
 def header_text(figures: GroupFigures, width: int, one_line: bool = True) -> tuple[str, str]:
     """(name, figures) of a group's header in ``width`` cells, on one line or a line each.
-    The figures are written short when they do not fit; on one line the name gives way first,
-    down to the key."""
+    What does not fit gives way in this order: the tally, the figures' long words, then the
+    name, down to the key."""
     name = f"{figures.key} {figures.title}" if figures.title != figures.key else figures.key
-    text = SEP.join(figures.parts())
-    if len(text) + (len(figures.key) + 3 if one_line else 0) > width:
-        text = SEP.join(figures.parts(compact=True))
+    reserve = len(name) + 3 if one_line else 0
+    tries = [figures.parts(), figures.parts(compact=True)]
+    if figures.vote is not None:  # the tally gives way first: the answer line above has it
+        tries = [tries[0], tries[0][:-1], tries[1][:-1]]
+    parts = next((p for p in tries if len(SEP.join(p)) + reserve <= width), tries[-1])
+    text = SEP.join(parts)
     room = width - len(text) - 3
     if one_line and len(name) > room:
         name = name[: max(room - 1, len(figures.key))].rstrip() + "…" \
@@ -144,7 +174,8 @@ def header_text(figures: GroupFigures, width: int, one_line: bool = True) -> tup
 
 
 def _seconds(value: float) -> str:
-    """``62ms``, ``0.31s``, ``12.3s`` (as the stats panel's ``latency``)."""
-    if value < 1:
-        return f"{value * 1000:.0f}ms" if value < 0.1 else f"{value:.2f}s"
-    return f"{value:.2f}s" if value < 10 else f"{value:.1f}s"
+    """As the stats panel writes a latency (one formatter: the figures read alike)."""
+    # Not at the top: stats_panel imports target_charts, which imports this module.
+    from .widgets.stats_panel import latency
+
+    return latency(value)

@@ -16,7 +16,7 @@ from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
 from agentdeck.errors import AgentDeckError
@@ -24,6 +24,7 @@ from agentdeck.store.run_info import RunInfo
 
 from ..app import AgentDeckApp
 from ..run_rows import COLUMNS, SORTABLE, RunRow, sort_rows
+from ..widgets.key_footer import KeyFooter
 
 __all__ = ["HistoryScreen"]
 
@@ -48,7 +49,7 @@ class HistoryScreen(Screen[None]):
         Binding("a", "run_again", "Run again"),
         Binding("e", "export", "Export"),
         Binding("d,delete", "delete", "Delete"),
-        Binding("f5,ctrl+r", "reload", "Reload"),
+        Binding("ctrl+r", "reload", "Reload", key_display="^r"),  # not F5: "send" on main
     ]
 
     def __init__(self) -> None:
@@ -68,7 +69,7 @@ class HistoryScreen(Screen[None]):
                     "Esc: clear", compact=True)
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Static(id="where", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -84,8 +85,19 @@ class HistoryScreen(Screen[None]):
         return self.query_one(DataTable)
 
     def action_reload(self) -> None:
-        """Read every run folder again."""
-        self._rows = [RunRow.of(info) for info in self.app.store.list_runs()]
+        """Read every run folder again, in a thread (a big store takes a while)."""
+        self.query_one("#where", Static).update("reading…")
+        self.read_runs()
+
+    @work(thread=True, exclusive=True, group="history-read")
+    def read_runs(self) -> None:
+        """Every run's run.json, off the UI thread; the table is filled when they are read."""
+        rows = [RunRow.of(info) for info in self.app.store.list_runs()]
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._runs_read, rows)
+
+    def _runs_read(self, rows: list[RunRow]) -> None:
+        self._rows = rows
         if self._matched is not None:
             self._search(self.query_one("#filter", Input).value)
         self._show()
@@ -298,5 +310,5 @@ class HistoryScreen(Screen[None]):
             self.action_run_again
         yield "Export run", "Write the run as Markdown or JSON (e)", self.action_export
         yield "Delete run", "Delete the run's folder, after asking (d)", self.action_delete
-        yield "Reload", "Read the run store again (F5)", self.action_reload
+        yield "Reload", "Read the run store again (ctrl+r)", self.action_reload
         yield "Back", "Return to the main screen (Esc)", self.app.pop_screen

@@ -16,6 +16,8 @@ from agentdeck.store.report import FORMATS
 
 __all__ = ["ConfirmDelete", "ExportDialog"]
 
+NOTE = "Enter writes the file; Esc cancels."
+
 
 class ConfirmDelete(ModalScreen[bool]):
     """Dismisses with True to delete the run's folder, False to keep it."""
@@ -59,6 +61,8 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
     def __init__(self, run_id: str, folder: Path, fmt: str = "md") -> None:
         super().__init__()
         self.run_id, self.folder, self.fmt = run_id, folder, fmt
+        self._replace: Path | None = None
+        """An existing file the user was asked about: writing it again replaces it."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -67,7 +71,7 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
                          allow_blank=False, compact=True, id="format")
             yield Input(str(self.folder / f"{self.run_id}.{self.fmt}"), id="path",
                         compact=True)
-            yield Label("Enter writes the file; Esc cancels.", classes="note")
+            yield Label(NOTE, classes="note", id="note", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Export", variant="primary", id="export")
                 yield Button("Cancel", id="cancel")
@@ -98,7 +102,21 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
         if not raw:
             self.notify("Type the file to write.", severity="warning")
             return
-        self.dismiss((self.fmt, Path(raw).expanduser()))
+        path = Path(raw).expanduser()
+        if path.exists() and path != self._replace:  # ask first, as delete does
+            self._replace = path
+            self.query_one("#note", Label).update(
+                f"{path.name} exists: Enter again replaces it; change the name to keep it.")
+            self.query_one("#dialog").add_class("-danger")
+            return
+        self.dismiss((self.fmt, path))
+
+    @on(Input.Changed, "#path")
+    def _path_changed(self) -> None:
+        if self._replace is not None:
+            self._replace = None
+            self.query_one("#note", Label).update(NOTE)
+            self.query_one("#dialog").remove_class("-danger")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.timer import Timer
 from textual.worker import Worker
 
 from agentdeck.errors import AgentDeckError
@@ -63,6 +64,16 @@ def _systems() -> str:
     return ", ".join(spec.label for spec in registry.specs())
 
 
+def _group_summary(system: System) -> Callable[[str], dict[str, Any] | None]:
+    """Each target's live run summary (compare's ``target_summaries``), as the headers ask."""
+
+    def snapshot(key: str) -> dict[str, Any] | None:
+        summary = (getattr(system, "target_summaries", None) or {}).get(key)
+        return summary.snapshot() if summary is not None else None
+
+    return snapshot
+
+
 class MainScreen(WorkerActions):
     """The screen the app opens on."""
 
@@ -72,7 +83,7 @@ class MainScreen(WorkerActions):
         Binding("ctrl+s,f5", "send", "Send", priority=True, key_display="^s"),
         Binding("ctrl+o", "attach", "Attach", priority=True, key_display="^o"),
         Binding("ctrl+t,f4", "cycle_system", "System", priority=True, key_display="^t"),
-        Binding("ctrl+g", "cancel_all", "Cancel", priority=True, key_display="^g"),
+        Binding("ctrl+g", "cancel_all", "Cancel run", priority=True, key_display="^g"),
         Binding("ctrl+f", "zoom", "Zoom", priority=True, show=False),
         Binding("ctrl+n", "new_prompt", "New prompt", priority=True, show=False),
         Binding("f2", "app.settings", "Settings"),
@@ -83,10 +94,12 @@ class MainScreen(WorkerActions):
         Binding("f6", "next_pane(1)", "Next pane", show=False, priority=True),
         Binding("shift+f6", "next_pane(-1)", "Previous pane", show=False, priority=True),
         Binding("escape", "back_to_prompt", "Prompt", show=False, priority=True),
-        # Quick switches (issue 15): the "more" row, the endpoint profile, the model.
-        Binding("alt+o", "toggle_more", "More", show=False, priority=True),
-        Binding("alt+p", "pick_profile", "Profile", show=False, priority=True),
-        Binding("alt+m", "pick_model", "Model", show=False, priority=True),
+        # Quick switches (issue 15): the "more" row, the model, the endpoint profile. Function
+        # keys, not alt+letters: a terminal sends alt+p as ESC p, so Esc (back to the prompt)
+        # typed just before p read as alt+p and opened a switcher.
+        Binding("f7", "toggle_more", "More", show=False, priority=True),
+        Binding("f9", "pick_model", "Model", show=False, priority=True),
+        Binding("shift+f9", "pick_profile", "Profile", show=False, priority=True),
     ]
 
     def __init__(self) -> None:
@@ -97,6 +110,7 @@ class MainScreen(WorkerActions):
         """The current (or last) agent or system; kept after the run for retries."""
         self._worker: Worker[None] | None = None
         self._frames = 0
+        self._frame_timer: Timer | None = None
         self._last: tuple[RunOptions, str, Attachment | None] | None = None
         self._failures: list[str] = []
         self._reported: set[int] = set()  # ids of errors already shown, so none shows twice
@@ -117,7 +131,6 @@ class MainScreen(WorkerActions):
         # does; frozen, the collector stops walking them on every full collection (measured
         # while one answer streamed: pauses of 60-120 ms, the key-to-paint p99, gone).
         gc.freeze()
-        self.set_timer(FRAME, self._frame)
         self.set_interval(POLL, self.poll_server)
         self._show_connection()
         restore_picks(self)
@@ -130,11 +143,23 @@ class MainScreen(WorkerActions):
     # ------------------------------------------------------------------ frame + poll
 
     def _frame(self) -> None:
-        """The frame timer: flush, then wait one frame interval (longer under heavy load)."""
+        """The frame timer: flush, then wait one frame interval (longer under heavy load).
+        It sleeps once the run has ended and its last change is shown (nothing to recompute
+        20 times a second); a run or a retry starting wakes it (``wake_frames``)."""
+        self._frame_timer = None
         try:
             self.flush_frame()
         finally:
-            self.set_timer(self._frame_interval(), self._frame)
+            live = self.live
+            if live is not None and (self.run_in_flight or live.dirty):
+                self._frame_timer = self.set_timer(self._frame_interval(), self._frame)
+            elif live is not None and self.is_attached:
+                self._show_status(live)  # the last word before sleeping
+
+    def wake_frames(self) -> None:
+        """Start the frame timer again (a run or a retry started)."""
+        if self._frame_timer is None:
+            self._frame_timer = self.set_timer(FRAME, self._frame)
 
     def _frame_interval(self) -> float:
         live = self.live
@@ -156,15 +181,18 @@ class MainScreen(WorkerActions):
         if live.finished or self._frames % STATUS_EVERY == 0:
             # A repainted status line makes Textual compose everything between it and the
             # output pane: at 20 Hz that alone cost 5-7% of a core under load.
-            status = self.query_one(StatusLine)
-            status.run_state = live.state_text()
-            status.figures = live.figures()
+            self._show_status(live)
         if self._failures:
             failures, self._failures = self._failures, []
             title = "A worker failed" if len(failures) == 1 else f"{len(failures)} workers failed"
             self.notify(
                 "\n".join(failures[:3]), title=title, severity="error", markup=False, timeout=8
             )
+
+    def _show_status(self, live: LiveRun) -> None:
+        status = self.query_one(StatusLine)
+        status.run_state = live.state_text()
+        status.figures = live.figures()
 
     @work(exclusive=True, group="poll")
     async def poll_server(self) -> None:
@@ -238,10 +266,11 @@ class MainScreen(WorkerActions):
             self.notify(tls, title="TLS", severity="warning", markup=False)
         self.live, self.system = live, system
         self.query_one(StatsPanel).system = system
-        self.query_one(OutputPane).show(live, options.system)
+        self.query_one(OutputPane).show(live, options.system, _group_summary(system))
         status = self.query_one(StatusLine)
         status.run_state, status.figures = "starting", ""  # nothing of the last run stays
         self._worker = self.run_prompt(system, request)
+        self.wake_frames()
 
     @work(exclusive=True, group="run")
     async def run_prompt(self, system: System, request: RunRequest) -> None:
@@ -343,11 +372,11 @@ class MainScreen(WorkerActions):
 
     def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], object]]]:
         """Every action of this screen for the command palette."""
-        yield "More parameters", "System prompt, top_p, seed, stop (alt+o)", \
+        yield "More parameters", "System prompt, top_p, seed, stop (F7)", \
             self.action_toggle_more
-        yield "Switch profile", "Connect with another endpoint profile (alt+p)", \
+        yield "Switch profile", "Connect with another endpoint profile (shift+F9)", \
             self.action_pick_profile
-        yield "Switch model", "Use another model the server serves (alt+m)", \
+        yield "Switch model", "Use another model the server serves (F9)", \
             self.action_pick_model
         yield "Send prompt", "Run the prompt with the chosen system (ctrl+s, F5)", self.action_send
         yield "Attach file", "Attach a text file by its path: a context or a long text (ctrl+o)", self.action_attach

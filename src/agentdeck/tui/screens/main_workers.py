@@ -19,7 +19,7 @@ from agentdeck.state import UNFINISHED, WorkerState
 from agentdeck.systems.registry import System
 
 from ..live import LiveRun
-from ..widgets.output_pane import OutputPane
+from ..widgets.output_pane import OutputPane, view_for
 from ..widgets.worker_grid import WorkerGrid
 
 if TYPE_CHECKING:
@@ -45,6 +45,9 @@ class WorkerActions(Screen[None]):
     _last: tuple[RunOptions, str, Attachment | None] | None
 
     def flush_frame(self) -> None:  # the screen's
+        raise NotImplementedError
+
+    def wake_frames(self) -> None:  # the screen's
         raise NotImplementedError
 
     def start_run(self, options: RunOptions, prompt: str,
@@ -128,7 +131,8 @@ class WorkerActions(Screen[None]):
         self.retry_worker(event.worker_id)
 
     def retry_worker(self, worker_id: str) -> None:
-        """Run a failed or cancelled worker again (the whole prompt for single-call agents)."""
+        """Run a failed or cancelled worker again: one worker where the system can (multi),
+        the whole prompt for a single stream; never a whole run of many workers unasked."""
         live = self.live
         buf = live.buffers.get(worker_id) if live else None
         if buf is None or buf.state not in (WorkerState.FAILED, WorkerState.CANCELLED):
@@ -137,6 +141,10 @@ class WorkerActions(Screen[None]):
             self.notify("Wait for the run to end before retrying one worker.", severity="warning")
         elif isinstance(self.system, _RetriesWorkers):
             self._worker = self.retry_one(self.system, worker_id)
+            self.wake_frames()
+        elif view_for(live.system) != "stream":
+            self.notify(f"{live.system} cannot run one worker again: send the prompt again "
+                        "(ctrl+s) to run it all.", title="Retry", markup=False)
         elif self._last is not None:
             self.start_run(*self._last)
 

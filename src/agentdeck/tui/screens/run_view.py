@@ -7,7 +7,6 @@ grid, chain and stream views need no second code path for history.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
@@ -20,7 +19,6 @@ from textual.widgets import Static
 from agentdeck.events import RunStarted, StepFinished, StepStarted
 from agentdeck.state import INTERRUPTED_REASON, RunStatus, WorkerState, read_state
 
-from ..clipboard import copy_text
 from ..live import LiveRun, WorkerBuffer
 from ..widgets.key_footer import KeyFooter
 from ..widgets.output_pane import OutputPane
@@ -44,8 +42,13 @@ def live_from_disk(info: RunInfo) -> LiveRun:
     """
     live = LiveRun()
     live(RunStarted(info.run_id, info.system))
+    # Compare's targets group their workers, as live (run.json's ``targets``).
+    group_of = {str(w): str(t.get("key")) for t in info.manifest.get("targets") or ()
+                if isinstance(t, dict) for w in t.get("workers") or ()}
     for entry in info.workers:
-        live.adopt(_buffer(info, entry))
+        buf = _buffer(info, entry)
+        buf.group = group_of.get(buf.worker_id, "")
+        live.adopt(buf)
     for step in info.steps:
         number = int(step.get("step") or 0)
         worker_id = str(step.get("worker_id") or "")
@@ -58,6 +61,20 @@ def live_from_disk(info: RunInfo) -> LiveRun:
     live.status = info.status
     live.version += 1
     return live
+
+
+def _group_summaries(info: RunInfo, live: LiveRun) -> dict[str, dict[str, Any]]:
+    """Each group's run summary (compare's targets), folded from its recorded workers as
+    the run's own is for a run recorded before it carried one."""
+    from agentdeck.store.summary import RunSummary
+
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for entry in info.workers:
+        buf = live.buffers.get(str(entry.get("id")))
+        if buf is not None and buf.group:
+            by_group.setdefault(buf.group, []).append(entry)
+    return {key: RunSummary.from_entries(entries).snapshot()
+            for key, entries in by_group.items()}
 
 
 def _buffer(info: RunInfo, entry: dict[str, Any]) -> WorkerBuffer:
@@ -92,8 +109,6 @@ class RunViewScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("a", "run_again", "Run again"),
-        Binding("y", "copy", "Copy text"),
-        Binding("p", "reveal", "File path"),
         Binding("ctrl+f", "zoom", "Zoom"),
     ]
 
@@ -112,16 +127,17 @@ class RunViewScreen(Screen[None]):
                      "figures: not recorded (a run from before the run summary)",
                      id="summary", markup=False)
         with Horizontal(id="body"):
-            yield OutputPane(id="output", empty_text="This run recorded no workers.")
+            yield OutputPane(id="output", empty_text="This run recorded no workers.",
+                             read_only=True)  # no cancel or retry keys: nothing of it runs
             yield StatsPanel(id="stats")
         yield Static(id="path", markup=False)  # p: the file's path, on one line, with the run
         yield KeyFooter()
 
     def on_mount(self) -> None:
         pane = self.query_one(OutputPane)
-        pane.grid.read_only = True  # no cancel or retry keys: nothing of it runs
+        pane.shows_paths = True
         if self.live.order:
-            pane.show(self.live, self.info.system)
+            pane.show(self.live, self.info.system, _group_summaries(self.info, self.live).get)
             pane.focus_output()
         # Flushed a few times while the views lay themselves out, then the run never changes.
         self.set_interval(1 / 10, pane.flush, repeat=5)
@@ -133,36 +149,13 @@ class RunViewScreen(Screen[None]):
     def on_resize(self) -> None:
         self.set_class(self.size.width >= BESIDE, "-roomy")
 
-    def _worker_id(self) -> str | None:
-        pane = self.query_one(OutputPane)
-        if not self.live.order:
-            return None
-        if pane.view == "grid":
-            return pane.grid.focused_worker or self.live.order[0]
-        return self.live.order[-1]
-
-    def action_copy(self) -> None:
-        worker_id = self._worker_id()
-        if worker_id is not None:
-            copy_text(
-                self.app, self.live.buffers[worker_id].text, self.info.worker_path(worker_id)
-            )
-
-    def action_reveal(self) -> None:
-        worker_id = self._worker_id()
-        if worker_id is None:
-            return
-        self.show_path(worker_id, self.info.worker_path(worker_id))
-
-    def show_path(self, worker_id: str, path: Path) -> None:
-        """Show ``path`` on this screen's path line (``p``) and copy it to the clipboard."""
-        self.app.copy_to_clipboard(str(path))
-        # A line of this screen, not a toast: a toast wrapped the path mid-name and stayed up
-        # over the next run opened.
+    @on(OutputPane.PathShown)
+    def _show_path(self, event: OutputPane.PathShown) -> None:
+        """``p``: the path on this screen's line too, with the run (a toast wraps it)."""
         line = self.query_one("#path", Static)
-        room = max(10, self.size.width - 2 - len(" (copied)"))  # the line's padding
-        text = str(path)
-        line.update((text if len(text) <= room else "…" + text[-(room - 1):]) + " (copied)")
+        room = max(10, self.size.width - 2)  # the line's padding
+        text = str(event.path)
+        line.update(text if len(text) <= room else "…" + text[-(room - 1):])
         line.display = True
 
     def action_run_again(self) -> None:
@@ -172,7 +165,7 @@ class RunViewScreen(Screen[None]):
         run_again(self.app, self.info)
 
     def action_zoom(self) -> None:
-        worker_id = self._worker_id()
+        worker_id = self.query_one(OutputPane).focused_worker
         if worker_id is not None:
             self._open_zoom(worker_id)
 
@@ -187,8 +180,9 @@ class RunViewScreen(Screen[None]):
 
 
     def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], object]]]:
-        yield "Copy text", "Copy the focused worker's text (y)", self.action_copy
-        yield "Reveal file", "Show and copy the focused worker's file path (p)", self.action_reveal
+        pane = self.query_one(OutputPane)
+        yield "Copy text", "Copy the focused worker's text (y)", pane.action_copy
+        yield "Reveal file", "Show and copy the focused worker's file path (p)", pane.action_reveal
         yield "Zoom", "Full-screen transcript of the focused worker (ctrl+f)", self.action_zoom
         yield ("Run again", "Load this run's prompt, system and settings into the main screen (a)",
                self.action_run_again)

@@ -55,7 +55,8 @@ class SettingsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("ctrl+t", "test_connection", "Test connection", priority=True),
+        # Not ctrl+t: that is "next system" on the main screen (one key, one meaning).
+        Binding("ctrl+y", "test_connection", "Test connection", priority=True),
         Binding("ctrl+l", "load_models", "Load models", priority=True),
     ]
 
@@ -110,7 +111,7 @@ class SettingsScreen(Screen[None]):
                 "Key env var", "api_key_env", placeholder="e.g. VLLM_API_KEY (read at start)"
             )
             with Horizontal(classes="buttons"):
-                yield Button("Test connection (ctrl+t)", id="test", compact=True)
+                yield Button("Test connection (ctrl+y)", id="test", compact=True)
                 yield Button("Load models (ctrl+l)", id="load", compact=True)
             yield Static("", id="test_result", classes="note", markup=False)
             yield Static("Defaults for every run", classes="section")
@@ -334,7 +335,7 @@ class SettingsScreen(Screen[None]):
 
     def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], object]]]:
         yield "Save settings", "Write the config file and reconnect (ctrl+s)", self.action_save
-        yield "Test connection", "Health, latency and models (ctrl+t)", self.action_test_connection
+        yield "Test connection", "Health, latency and models (ctrl+y)", self.action_test_connection
         yield (
             "Load models",
             "Fill the model list from the server (ctrl+l)",

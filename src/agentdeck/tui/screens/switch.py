@@ -8,7 +8,7 @@ reconnects with the choice for this session; F2 saves a profile for good.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -22,7 +22,7 @@ from agentdeck.errors import AgentDeckError
 if TYPE_CHECKING:
     from ..app import AgentDeckApp
 
-__all__ = ["ChoiceScreen", "pick_model", "pick_profile", "switch_commands"]
+__all__ = ["ChoiceScreen", "pick_model", "pick_profile"]
 
 
 class ChoiceScreen(ModalScreen[str | None]):
@@ -132,10 +132,3 @@ def pick_model(app: AgentDeckApp) -> None:
 
     app.run_worker(listed(), group="list-models", exclusive=True)
 
-
-def switch_commands(app: Any) -> list[tuple[str, str, Any]]:
-    """The palette's entries for both switches."""
-    return [("Switch profile", "Connect with another endpoint profile (ctrl+k)",
-             lambda: pick_profile(app)),
-            ("Switch model", "Use another model the server serves (ctrl+l)",
-             lambda: pick_model(app))]

@@ -7,7 +7,10 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Static
+
+from agentdeck.state import FINISHED
 
 from ..live import LiveRun, WorkerBuffer
 from ..widgets.key_footer import KeyFooter
@@ -16,6 +19,8 @@ from ..widgets.stream_view import StreamView
 __all__ = ["ZoomScreen"]
 
 FRAME = 1 / 20
+SETTLE = 5
+"""Frames flushed after the worker ended, while the view lays itself out."""
 
 
 class ZoomScreen(Screen[None]):
@@ -33,6 +38,10 @@ class ZoomScreen(Screen[None]):
         self.live = live
         self.worker_id = worker_id
         self._source: WorkerBuffer | None = None
+        self._title = ""
+        self._ended = 0
+        """Frames since the worker ended (the view lays itself out in the first few)."""
+        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="title", markup=False)
@@ -40,8 +49,8 @@ class ZoomScreen(Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        self._timer = self.set_interval(FRAME, self.flush_frame)
         self.flush_frame()
-        self.set_interval(FRAME, self.flush_frame)
         self.query_one(StreamView).focus()
 
     def flush_frame(self) -> None:
@@ -60,7 +69,14 @@ class ZoomScreen(Screen[None]):
             figures.append(f"TTFT {buf.ttft:.2f}s")
         if buf.error:
             figures.append(buf.error)
-        self.query_one("#title", Static).update(f"{buf.title} · " + " · ".join(figures))
+        title = f"{buf.title} · " + " · ".join(figures)
+        if title != self._title:  # a new title lays the screen out: only when it changed
+            self._title = title
+            self.query_one("#title", Static).update(title)
+        self._ended = self._ended + 1 if buf.state in FINISHED else 0
+        if self._ended > SETTLE and self._timer is not None:
+            self._timer.stop()  # an ended worker (a past run's) changes no more
+            self._timer = None
 
     def action_copy(self) -> None:
         from ..clipboard import copy_text

@@ -36,16 +36,37 @@ class AnswerPanel(VerticalScroll, can_focus=True):
     AnswerPanel > Static { width: 1fr; }
     """
 
-    answer: reactive[RunAnswer | None] = reactive(None, always_update=True, layout=True)
-    """The answer shown; None hides the panel."""
+    answer: reactive[RunAnswer | None] = reactive(None)
+    """The answer shown; None hides the panel. An equal answer changes nothing, and a new one
+    lays the screen out again only when its height changes (the pane sets it 4 times a
+    second while a merge streams)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._rows = -1
+        """Rows the shown answer takes at the width it was shown at."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="answer-text", markup=False)
 
     def watch_answer(self, answer: RunAnswer | None) -> None:
         self.set_class(answer is not None, "-shown")
-        if answer is not None:
-            self.query_one("#answer-text", Static).update(render_answer(answer))
+        if answer is None:
+            self._rows = -1
+            return
+        text = render_answer(answer)
+        rows = self._rows_of(text)
+        self.query_one("#answer-text", Static).update(text, layout=rows != self._rows or rows < 0)
+        self._rows = rows
+
+    def _rows_of(self, text: Text) -> int:
+        """Rows ``text`` takes at the shown width; -1 while nothing is laid out."""
+        width = self.query_one("#answer-text", Static).content_region.width
+        return len(text.wrap(self.app.console, width)) if width else -1
+
+    def on_resize(self) -> None:
+        """Wrapped again at the new width: count the rows the shown answer takes now."""
+        self._rows = self._rows_of(render_answer(self.answer)) if self.answer else -1
 
 
 def render_answer(answer: RunAnswer) -> Text:

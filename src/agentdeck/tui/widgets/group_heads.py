@@ -38,7 +38,7 @@ OTHER = "other"
 class GroupHeads:
     """The headers of one run's groups, in the layout's order of groups."""
 
-    def __init__(self) -> None:
+    def __init__(self, tallies: Tallies) -> None:
         self.keys: list[str] = []
         """The groups left to right ('' for the workers in none)."""
         self.grouped = 0
@@ -49,7 +49,7 @@ class GroupHeads:
         """Each band's header lines by (its top, the line)."""
         self._at = 0.0
         self._final = False
-        self._tallies = Tallies()
+        self._tallies = tallies
 
     def group_cards(self, live: LiveRun, cards: list[Card]) -> list[list[int]]:
         """Each group's card indexes in the order the groups appeared, then any in none; the

@@ -1,6 +1,6 @@
 """``MoreParams``: the collapsible "more" row: system prompt, top_p, seed and stop.
 
-Closed it is one line that says what is set; ``ctrl+e`` (or a click) opens it. Its values go
+Closed it is one line that says what is set; F7 (or a click) opens it. Its values go
 into the run as the picker's do: top_p, seed and stop through ``config.params.run_params``
 (the CLI's ``--top-p``, ``--seed`` and ``--stop``), the system prompt as the CLI's ``--system``.
 """
@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.containers import HorizontalGroup
-from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import Collapsible, Input, Label
 
@@ -67,9 +66,6 @@ class MoreParams(Widget):
     MoreParams #system_prompt { width: 1fr; }
     MoreParams #group-system_prompt { width: 1fr; }
     """
-
-    summary: var[str] = var("")
-    """What is set, shown in the closed row's title."""
 
     def compose(self) -> ComposeResult:
         with Collapsible(title="more: system prompt, top_p, seed, stop", collapsed=True,

@@ -8,12 +8,14 @@ past run looks exactly like it did live. The pane never renders on its own: its 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Static
 
@@ -24,6 +26,7 @@ from agentdeck.systems.declarations import AGENT
 
 from ..answer import answer_of, apply_marks, round_size
 from ..live import LiveRun, WorkerBuffer
+from ..targets import Tallies
 from .answer_panel import AnswerPanel
 from .chain_view import ChainView
 from .stream_view import StreamView
@@ -75,8 +78,22 @@ class OutputPane(Widget):
         Binding("p", "reveal", "File path"),
     ]
 
-    def __init__(self, *, id: str | None = None, empty_text: str = "") -> None:
+    class PathShown(Message):
+        """``p`` sent a worker's file path to the clipboard (a screen may show it on a line)."""
+
+        def __init__(self, worker_id: str, path: Path) -> None:
+            super().__init__()
+            self.worker_id = worker_id
+            self.path = path
+
+    def __init__(self, *, id: str | None = None, empty_text: str = "",
+                 read_only: bool = False) -> None:
         super().__init__(id=id)
+        self.read_only = read_only
+        """A past run: no cancel or retry keys in the grid or the table."""
+        self.shows_paths = False
+        """The screen shows ``p``'s path on a line of its own (``PathShown``): the toast
+        that says where the path was copied leaves it out (a toast wraps it)."""
         self.live: LiveRun | None = None
         self._empty_text = empty_text
         self._source: WorkerBuffer | None = None
@@ -87,6 +104,8 @@ class OutputPane(Widget):
         self._picked: str | None = None
         """The workers' view the user chose with ``v`` (None: by what fits)."""
         self._counted = -1
+        self.tallies = Tallies()
+        """Compare's tallies, read by the answer panel and the grid's group headers."""
 
     def compose(self) -> ComposeResult:
         yield AnswerPanel(id="answer")
@@ -96,8 +115,12 @@ class OutputPane(Widget):
                 # A single stream has no card: its error (with the server's message) goes here.
                 yield Static(id="stream-error", markup=False)
                 yield StreamView(id="stream-view")
-            yield WorkerGrid(id="grid")
-            yield WorkerTable(id="table")
+            grid = WorkerGrid(id="grid")
+            grid.tallies = self.tallies
+            table = WorkerTable(id="table")
+            grid.read_only = table.read_only = self.read_only
+            yield grid
+            yield table
             yield ChainView(id="chain")
 
     @property
@@ -127,9 +150,12 @@ class OutputPane(Widget):
     def stream(self) -> StreamView:
         return self.query_one("#stream-view", StreamView)
 
-    def show(self, live: LiveRun, system: str) -> None:
-        """Switch to the view for ``system`` and feed it from ``live``."""
+    def show(self, live: LiveRun, system: str,
+             group_summary: Callable[[str], Mapping[str, Any] | None] | None = None) -> None:
+        """Switch to the view for ``system`` and feed it from ``live``; ``group_summary``:
+        each group's run summary, for its header (``Tallies.summary_of``)."""
         self.live = live
+        self.tallies.summary_of = group_summary
         self._source = None
         self._answer_key = None
         self._answer_at = 0.0
@@ -140,6 +166,7 @@ class OutputPane(Widget):
         self.query_one(AnswerPanel).answer = None
         view = view_for(system)
         self.query_one(ContentSwitcher).current = view
+        self.refresh_bindings()  # ``v`` is for cards only
         self._counted = -1
         if view == "grid":
             self.grid.row_size = round_size(live)
@@ -192,7 +219,7 @@ class OutputPane(Widget):
         if key == self._answer_key:
             return
         self._answer_key = key
-        answer = answer_of(live)
+        answer = answer_of(live, self.tallies)
         apply_marks(live, answer.marks if answer is not None else {})
         self.query_one(AnswerPanel).answer = answer
 
@@ -244,9 +271,13 @@ class OutputPane(Widget):
         if had_focus:
             target.focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``v`` only where there are cards to turn into a table."""
+        return action != "toggle_table" or self.view in _CARDS
+
     def pick_cards(self, view: str | None) -> None:
         """Show parallel workers as ``"grid"`` or ``"table"`` from now on (None: by what
-        fits, the default)."""
+        fits, the default); ``benchmarks/tui_load.py`` measures each this way."""
         self._picked = view
         self._counted = -1
 
@@ -291,13 +322,12 @@ class OutputPane(Widget):
             self.notify("This run is not recorded: its text is only on screen.",
                         title=worker_id, markup=False)
             return
-        shown = getattr(self.screen, "show_path", None)
-        if shown is not None:  # a screen with a line for it (a past run): no toast to wrap
-            shown(worker_id, path)
-            return
-        self.app.copy_to_clipboard(str(path))
-        self.notify(f"{path}\n(the path is sent to the clipboard by OSC 52, if the terminal "
-                    "allows it)", title=f"{worker_id}: file", markup=False, timeout=15)
+        from ..clipboard import copy_text
+
+        # Says where the path went, as ``y`` does for text: never "copied" on OSC 52 alone.
+        copy_text(self.app, str(path), None if self.shows_paths else path)
+        self.post_message(self.PathShown(worker_id, path))
 
     def on_resize(self) -> None:
         self._counted = -1  # cards or table is decided again for the new size
+        self.call_after_refresh(self.flush)  # now: the frame timer sleeps after a run

@@ -21,6 +21,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Digits, Sparkline, Static
 
 from agentdeck.client.metrics import percentile
@@ -178,6 +179,10 @@ class StatsPanel(VerticalScroll, can_focus=True):
         self._said: dict[str, str] = {}
         self.system: object | None = None
         """The system of the run on screen (its ``summary`` is read); None for a past run."""
+        self._ended_shown: tuple[object, ...] | None = None
+        """The ended run whose figures are on show (not read again every tick)."""
+        self.focus_back: Widget | None = None
+        """What had focus when the panel opened in the output's place (it gets it back)."""
 
     def compose(self) -> ComposeResult:
         yield Digits("-", id="stats-rate")
@@ -213,6 +218,7 @@ class StatsPanel(VerticalScroll, can_focus=True):
     def shown(self, value: bool) -> None:
         self.set_class(value, "-shown")
         if value:
+            self._ended_shown = None  # shown afresh
             self.refresh_figures()
             self.show_gauges()
 
@@ -222,6 +228,11 @@ class StatsPanel(VerticalScroll, can_focus=True):
         if not self.shown or not isinstance(summary, RunSummary):
             return
         going = summary.started_t is not None and summary.ended_t is None
+        # An ended run's figures are shown once (a retry starts it going again).
+        ended = None if going else (id(summary), summary.started_t, summary.ended_t)
+        if ended is not None and ended == self._ended_shown:
+            return
+        self._ended_shown = ended
         self.show_summary(summary.snapshot(), list(summary.first_tokens.values()),
                           summary.series, going)
         targets = _targets(self.system)

@@ -27,7 +27,7 @@ from agentdeck.systems import registry
 
 from ..runner import RunOptions
 
-__all__ = ["SystemPicker"]
+__all__ = ["SystemPicker", "targets_option"]
 
 _FIELDS = (
     # (id, label, width, tooltip; None: made from the systems that declare the input)
@@ -45,7 +45,7 @@ TARGETS_HINT = "temperature=0.2; temperature=0.8"
 """The targets field's placeholder: two targets on the current model."""
 
 
-def _targets_option(system: str) -> Any:
+def targets_option(system: str) -> Any:
     """The system's option of kind "targets" (compare's), or None."""
     spec = registry.find(system)
     return next((o for o in spec.options if o.kind == "targets"), None) if spec else None
@@ -188,6 +188,10 @@ class SystemPicker(Widget):
                   "rounds": options.rounds}
         for name, value in values.items():
             self.query_one(f"#{name}", Input).value = _fmt(value)
+        option = targets_option(options.system)
+        targets = options.options.get(option.name) if option is not None else None
+        if targets:
+            self.query_one("#targets", Input).value = "; ".join(t.text() for t in targets)
 
     def focus_first(self) -> None:
         """Focus the system picker (the first field)."""
@@ -221,7 +225,7 @@ class SystemPicker(Widget):
         spec = registry.find(system)
         for name, attr in _DECLARED.items():
             self.query_one(f"#group-{name}").display = getattr(spec, attr, None) is not None
-        self.query_one("#group-targets").display = _targets_option(system) is not None
+        self.query_one("#group-targets").display = targets_option(system) is not None
         self.call_after_refresh(self._wrap)
 
     def _switch(self, system: str) -> None:
@@ -260,7 +264,7 @@ class SystemPicker(Widget):
                 raise InputError(f"{name.replace('_', ' ')}: {raw!r} is not a number") from None
 
         chosen = {}
-        option = _targets_option(self.system)
+        option = targets_option(self.system)
         if option is not None:
             value = option.parse(self.query_one("#targets", Input).value)
             if value is not None:

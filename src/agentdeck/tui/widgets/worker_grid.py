@@ -40,7 +40,7 @@ from textual.strip import Strip
 
 from agentdeck.state import WorkerState
 from agentdeck.tui.live import LiveRun
-from agentdeck.tui.targets import COLOURS
+from agentdeck.tui.targets import COLOURS, Tallies
 from agentdeck.tui.widgets.grid_layout import GridLayout, GroupedLayout, row_runs
 from agentdeck.tui.widgets.group_heads import GroupHeads
 from agentdeck.tui.widgets.lineapi import FilteredStyles, PlainLineCache
@@ -98,7 +98,7 @@ class WorkerGrid(ScrollView, can_focus=True):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "zoom", "Zoom"),
-        Binding("c", "cancel", "Cancel"),
+        Binding("c", "cancel", "Cancel card"),
         Binding("C,shift+c", "cancel_all", "Cancel all"),
         Binding("r", "retry", "Retry"),
         Binding("left,h", "move(-1, 0)", "Left", show=False),
@@ -160,7 +160,10 @@ class WorkerGrid(ScrollView, can_focus=True):
         self._cards: list[Card] = []
         self._layout: GridLayout | GroupedLayout = GridLayout(0, 1, self.MIN_CARD_WIDTH,
                                                               self.CARD_HEIGHT)
-        self._heads = GroupHeads()
+        self.tallies = Tallies()
+        """Compare's tallies, shared with the answer panel (the pane sets its own before
+        ``set_run``)."""
+        self._heads = GroupHeads(self.tallies)
         self._announced: str | None = None
         self.row_size: int | None = None
         """Cards per row when that many fit (a debate's seats: a round per row); None: all
@@ -179,7 +182,7 @@ class WorkerGrid(ScrollView, can_focus=True):
         """Show ``live`` (or nothing); resets focus and every card."""
         self._live = live
         self._cards = []
-        self._heads = GroupHeads()
+        self._heads = GroupHeads(self.tallies)
         self._announced = None
         self.set_reactive(WorkerGrid.focused_index, 0)
         if self.is_mounted:

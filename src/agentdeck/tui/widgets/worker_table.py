@@ -105,7 +105,7 @@ class WorkerTable(ScrollView, can_focus=True):
         Binding("enter", "zoom", "Zoom"),
         Binding("s", "cycle_sort", "Sort"),
         Binding("f", "cycle_filter", "Filter"),
-        Binding("c", "cancel", "Cancel"),
+        Binding("c", "cancel", "Cancel row"),
         Binding("C,shift+c", "cancel_all", "Cancel all"),
         Binding("r", "retry", "Retry"),
         Binding("up,k", "move(-1)", "Up", show=False),
@@ -151,6 +151,12 @@ class WorkerTable(ScrollView, can_focus=True):
         rows = self._rows
         return rows[self.cursor] if 0 <= self.cursor < len(rows) else None
 
+    read_only = False
+    """True for a past run: no cancel or retry keys (not in the footer, not in the help)."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.read_only and action in ("cancel", "cancel_all", "retry"))
+
     def focus_worker(self, worker_id: str) -> None:
         """Highlight ``worker_id``'s row when it is shown."""
         index = self._at.get(worker_id)
@@ -167,10 +173,10 @@ class WorkerTable(ScrollView, can_focus=True):
             self.refresh()
         dirty = live.take_dirty()
         moving = self.sort in ("tokens", "speed", "status") or self.filter != "all"
-        if len(live.order) != self._count or (
-                dirty and moving and time.monotonic() - self._sorted_at >= RESORT_EVERY):
-            self._reorder()
-            return
+        if (len(live.order) != self._count or (
+                dirty and moving and time.monotonic() - self._sorted_at >= RESORT_EVERY)) \
+                and self._reorder():
+            return  # the rows changed: repainted whole; else the changed rows are, below
         if not dirty:
             return
         top = round(self.scroll_y)
@@ -189,7 +195,9 @@ class WorkerTable(ScrollView, can_focus=True):
             return buf.state in UNFINISHED
         return True
 
-    def _reorder(self, force: bool = False) -> None:
+    def _reorder(self, force: bool = False) -> bool:
+        """Sort and filter the rows again; True when they changed (and the table was
+        repainted), False when the caller still has the changed rows to repaint."""
         live = self._live
         focused = self.focused_worker
         self._sorted_at = time.monotonic()
@@ -206,13 +214,14 @@ class WorkerTable(ScrollView, can_focus=True):
             elif self.sort == "speed":
                 rows.sort(key=lambda w: buffers[w].tokens_per_s or 0.0, reverse=True)
         if rows == self._rows and not force:
-            return
+            return False
         self._rows = rows
         self._at = {w: i for i, w in enumerate(rows)}
         set_virtual_size(self, Size(self.scrollable_content_region.width, len(rows) + 1))
         index = self._at.get(focused, min(self.cursor, len(rows) - 1)) if focused else 0
         self.set_reactive(WorkerTable.cursor, max(0, index))
         self.refresh()
+        return True
 
     def watch_sort(self) -> None:
         self._reorder(force=True)
