@@ -111,6 +111,26 @@ async def scene_history(pilot, size) -> None:
     await pilot.pause(0.5)
 
 
+async def scene_table(pilot, size) -> None:
+    """64 workers: more than the cards can show, so the table is the default view."""
+    await _send(pilot, "Name one use of a KV cache, in one sentence.", "multi", wait=3.0,
+                num_calls="64", concurrency="64")
+
+
+async def scene_stats(pilot, size) -> None:
+    """F8: the run's figures and charts beside the streaming text."""
+    await _send(pilot, "Write a haiku about KV caches, then explain it.", "multi", wait=1.0,
+                num_calls="8", concurrency="8")
+    await pilot.press("f8")
+    await pilot.pause(2.5)
+
+
+async def scene_compare(pilot, size) -> None:
+    """Two temperatures on one model, side by side, streaming."""
+    await _send(pilot, "What is 6 times 7? Answer with the number.", "compare", wait=1.5,
+                num_calls="4", targets="temperature=0.2; temperature=0.8")
+
+
 async def scene_settings(pilot, size) -> None:
     await pilot.press("f2")
     await pilot.pause(0.5)
@@ -123,6 +143,9 @@ SCENES: dict[str, Scene] = {
     "zoom": scene_zoom,
     "history": scene_history,
     "settings": scene_settings,
+    "table": scene_table,
+    "stats": scene_stats,
+    "compare": scene_compare,
 }
 
 

@@ -19,6 +19,7 @@ SCRIPTS = {
     "client_overhead.py": "client_overhead:",
     "concurrency.py": "concurrency up to",
     "cpu_budget.py": "cpu_budget:",
+    "fleet.py": "fleet:",
     "history_search.py": "history_search:",
     "memory.py": "memory:",
     "tui_load.py": "tui_load:",
