@@ -77,7 +77,7 @@ class StatusLine(Widget):
             (9, [(self.run_state, state_style(self.run_state))]),
         ]
         if self.figures:
-            parts.append((3, [" ", (self.figures, "bold")]))
+            parts.append((7, [" ", (self.figures, "bold")]))  # the run on screen stays
         parts.append((8, [" │ ", health, " ", (self.model, "cyan")]))
         if self.endpoint:
             parts.append((6, [" @ ", (self.endpoint, "")]))
