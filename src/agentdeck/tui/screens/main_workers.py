@@ -44,15 +44,13 @@ class WorkerActions(Screen[None]):
     _worker: Worker[None] | None
     _last: tuple[RunOptions, str, Attachment | None] | None
 
-    def flush_frame(self) -> None:  # the screen's
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the screen's own methods, which these actions call
+        def flush_frame(self) -> None: ...
 
-    def wake_frames(self) -> None:  # the screen's
-        raise NotImplementedError
+        def wake_frames(self) -> None: ...
 
-    def start_run(self, options: RunOptions, prompt: str,
-                  attachment: Attachment | None) -> None:  # the screen's
-        raise NotImplementedError
+        def start_run(self, options: RunOptions, prompt: str,
+                      attachment: Attachment | None) -> None: ...
 
     @property
     def run_in_flight(self) -> bool:
